@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -31,14 +30,17 @@ class DatasetSpec:
     sha256: dict[str, str]
     licence: str
 
-    def urls(self, lang: str) -> list[str]:
-        """Addresses of ``<lang>.json``, in the order tried (``HYBRID_PLUGIN_DATA_URL`` first, if set)."""
-        urls = []
-        mirror = os.environ.get("HYBRID_PLUGIN_DATA_URL")
-        if mirror:
-            urls.append(f"{mirror.rstrip('/')}/{self.name}/{lang}.json")
-        urls.append(_LAREQA.format(commit=self.commit, folder=self.name, lang=lang))
-        return urls
+    def urls(self, lang: str, mirrors: list[str] | None = None) -> list[str]:
+        """Addresses of ``<lang>.json`` in the order tried.
+
+        ``mirrors`` (base URLs holding ``<name>/<lang>.json``) replace the defaults: the mirror named by
+        ``HYBRID_PLUGIN_DATA_URL`` if set, then the public release.
+        """
+        if mirrors is None:
+            env = os.environ.get("HYBRID_PLUGIN_DATA_URL")
+            urls = [f"{env.rstrip('/')}/{self.name}/{lang}.json"] if env else []
+            return urls + [_LAREQA.format(commit=self.commit, folder=self.name, lang=lang)]
+        return [f"{m.rstrip('/')}/{self.name}/{lang}.json" for m in mirrors]
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -114,12 +116,15 @@ def _download(url: str, target: Path, expected: str) -> None:
             os.unlink(tmp)
 
 
-def fetch_dataset(name: str, *, data: str | Path | None = None) -> Path:
+def fetch_dataset(name: str, *, data: str | Path | None = None, mirrors: list[str] | None = None,
+                  cache: Path | None = None) -> Path:
     """A folder holding the verified ``<lang>.json`` files of a named set.
 
     Args:
         name: ``"xquad-r"`` or ``"mlqa-r"``.
         data: a local copy to use instead of downloading; its files must match the published checksums.
+        mirrors: base URLs to download from instead of the defaults (see :meth:`DatasetSpec.urls`).
+        cache: where downloads are kept (default: :func:`data_cache_dir`).
     """
     spec = DATASETS[name]
     if data is not None:
@@ -136,14 +141,14 @@ def fetch_dataset(name: str, *, data: str | Path | None = None) -> Path:
                 raise DataError(f"is not the published {name} file: sha256 {got}, expected {spec.sha256[lang]} "
                                 "(pass the folder itself as DATASET to use modified data)", path)
         return folder
-    folder = data_cache_dir() / name
+    folder = (cache or data_cache_dir()) / name
     folder.mkdir(parents=True, exist_ok=True)
     for lang in spec.languages:
         target = folder / f"{lang}.json"
         if target.is_file() and _sha256(target) == spec.sha256[lang]:
             continue
         errors = []
-        for url in spec.urls(lang):
+        for url in spec.urls(lang, mirrors):
             logger.info("downloading %s", url)
             try:
                 _download(url, target, spec.sha256[lang])
@@ -156,9 +161,3 @@ def fetch_dataset(name: str, *, data: str | Path | None = None) -> Path:
             raise DownloadError(f"could not download {lang}.json: {'; '.join(errors)}", name)
     return folder
 
-
-def copy_dataset(name: str, folder: Path, out: Path) -> None:
-    """Copy a named set's files (used by tests and to seed a cache)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for lang in DATASETS[name].languages:
-        shutil.copyfile(folder / f"{lang}.json", out / f"{lang}.json")
