@@ -1,0 +1,31 @@
+# Two commands on a fresh machine (see README):
+#   make reproduce   set everything up, then run the main job (hybrid-plugin reproduce --quick)
+#   make test        set everything up, then run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test test-fast reproduce clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# the CPU build of torch first: any other torch request pulls a CUDA build of several GB
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
+
+reproduce: setup
+	$(BIN)/hybrid-plugin reproduce --quick
+
+clean:
+	rm -rf $(VENV) build *.egg-info
