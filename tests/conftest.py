@@ -33,3 +33,11 @@ def mlqa(shared_data):
     from hybrid_plugin.data import load_parallel_qa
 
     return load_parallel_qa("mlqa-r", data=shared_data / "mlqa-r")
+
+
+@pytest.fixture(scope="session")
+def default_model_path() -> str:
+    """The embedded default model, built once into the user's cache (seconds when already there)."""
+    from hybrid_plugin.models import resolve_model
+
+    return resolve_model(None)
