@@ -24,8 +24,11 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
 
+# a local copy of the evaluation sets, where there is one (else they are downloaded from their public release)
+DATA ?= $(wildcard ../shared/data)
+
 reproduce: setup
-	$(BIN)/hybrid-plugin reproduce --quick
+	$(BIN)/hybrid-plugin reproduce --quick $(if $(DATA),--data-root $(DATA))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

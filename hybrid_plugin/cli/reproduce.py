@@ -1,0 +1,86 @@
+"""``hybrid-plugin reproduce``: the paper's X-X / X-Y / hybrid comparison, zero-shot, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from hybrid_plugin.errors import UsageError
+
+
+def _alphas(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0,0.5,1; got {text!r}") from None
+
+
+def _default_data_root() -> Path | None:
+    env = os.environ.get("HYBRID_PLUGIN_DATA")
+    return Path(env) if env else None
+
+
+def run(args: argparse.Namespace) -> None:
+    from hybrid_plugin.reproduce import ReproduceSettings, check_record, run_reproduction, summary_markdown
+
+    if args.check:
+        outcomes = check_record(args.check, args.workdir or ".", only=args.only, progress=print)
+        width = max(len(o.name) for o in outcomes)
+        for o in outcomes:
+            got = ", ".join(f"{m} {o.got.get(m, float('nan')):.4f} (expected {v:.4f})" for m, v in o.expected.items())
+            print(f"{o.status:<6} {o.name:<{width}}  {got}{'  ' + o.message if o.message else ''}")
+        failed = [o for o in outcomes if o.status == "FAIL"]
+        print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+        if failed:
+            raise UsageError(f"{len(failed)} condition(s) of {args.check} did not reproduce")
+        return
+    preset = "quick" if args.quick else args.preset
+    out = Path(args.out or f"outputs/reproduce-{preset}")
+    settings = ReproduceSettings(
+        out=out, preset=preset, model=args.model, data_root=args.data_root, alphas=args.alphas, seeds=args.seeds,
+        max_steps=args.max_steps, batch_size=args.batch_size, eval_limit=args.eval_limit,
+        train_limit=args.train_limit, export=not args.no_export,
+    )
+    if preset == "quick":
+        print(f"hybrid-plugin reproduce --quick: a small study ({settings.plan()['max_steps']} training steps per "
+              f"model, evaluation on the first {settings.eval_limit} items) that runs in about ten minutes on 2 CPU "
+              "cores; its numbers show the pipeline, not the paper's effect. The full study: --preset full.",
+              file=sys.stderr)
+    summary = run_reproduction(settings, progress=lambda m: print(m, file=sys.stderr))
+    print(summary_markdown(summary))
+    print(f"study folder: {out} (summary.md, leaderboard.md, record.yaml, eval/*/*/results.json)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "reproduce",
+        help="train X-X, X-Y and hybrid models and compare them zero-shot (the paper's study)",
+        description="Train the same base model with X-X (alpha 1), X-Y (alpha 0) and hybrid (alpha 0.5) batches on "
+                    "MLQA-R and XQuAD-R, evaluate each zero-shot on the other set next to the untuned base, and "
+                    "write the side-by-side table, heatmaps, run files, exported encoders and a 2CR-style record. "
+                    "Finished steps are kept: run the same command again to continue an interrupted study.",
+    )
+    parser.add_argument("--quick", action="store_true", help="the ten-minute CPU study (same as --preset quick)")
+    parser.add_argument("--preset", choices=("quick", "full", "paper"), default="quick",
+                        help="quick: minutes on a CPU; full: the recorded study on this machine; paper: the paper's "
+                             "scale (batch 100, a full epoch, no frozen embeddings) for a GPU (default: quick)")
+    parser.add_argument("--out", metavar="DIR", help="study folder (default: outputs/reproduce-<preset>)")
+    parser.add_argument("--model", metavar="M", help="base model (default: the embedded multilingual-e5-small)")
+    parser.add_argument("--data-root", type=Path, default=_default_data_root(), metavar="DIR",
+                        help="folder holding xquad-r/ and mlqa-r/ (default: $HYBRID_PLUGIN_DATA, else download)")
+    parser.add_argument("--alphas", type=_alphas, default=(1.0, 0.0, 0.5), metavar="A,A,...",
+                        help="alpha values to train (1 = X-X, 0 = X-Y; default: 1,0,0.5); more than two also plot "
+                             "mono / cross / multi against alpha")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per configuration (default: 1)")
+    parser.add_argument("--max-steps", type=int, metavar="N", help="training steps per model (preset's default)")
+    parser.add_argument("--batch-size", type=int, metavar="N", help="pairs per batch (preset's default)")
+    parser.add_argument("--eval-limit", type=int, metavar="N", help="evaluate on the first N items only")
+    parser.add_argument("--train-limit", type=int, metavar="N", help="train on the first N items only")
+    parser.add_argument("--no-export", action="store_true", help="do not export encoders (no record.yaml)")
+    parser.add_argument("--check", metavar="RECORD", help="re-run the stock commands of a record.yaml and mark each "
+                        "condition OK / OKish / FAIL")
+    parser.add_argument("--workdir", metavar="DIR", help="with --check: where to prepare and run (default: .)")
+    parser.add_argument("--only", metavar="TEXT", help="with --check: conditions whose name contains TEXT")
+    parser.set_defaults(func=run)
