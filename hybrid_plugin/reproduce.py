@@ -256,6 +256,8 @@ def _train(settings: ReproduceSettings, cond: _Condition, train_qa: Any) -> Path
         seed=cond.seed, freeze_embeddings=bool(settings.freeze_embeddings), limit=settings.train_limit,
         resume=resume, save_steps=max(10, (settings.max_steps or 1000) // 4),
     ), qa=train_qa)
+    # a finished model needs no checkpoints (optimizer states are several times the model's size)
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
     return out
 
 
@@ -283,7 +285,22 @@ def _evaluate(settings: ReproduceSettings, cond: _Condition, model: str | None, 
     results = evaluate(eval_qa, model, out=out, model_name=name, limit=settings.eval_limit, overwrite=True)
     results["training"] = training
     write_results(results, out)
+    _prune_runs(out / "runs")
     return results
+
+
+def _prune_runs(runs: Path) -> None:
+    """Keep the run files of the record's settings and of English against the multilingual pool; drop the rest.
+
+    A full XQuAD-R evaluation writes about 12 GB of depth-1000 runs (121 pairs); a study has eight of them.
+    Every number is in results.json already, and ``hybrid-plugin evaluate`` writes all runs for any model.
+    """
+    if not runs.is_dir():
+        return
+    keep = {f"{pair}.txt" for pair in RECORD_PAIRS} | {"en-multi.txt"}
+    for path in runs.glob("*.txt"):
+        if path.name not in keep:
+            path.unlink()
 
 
 def _training_info(settings: ReproduceSettings, cond: _Condition, base_name: str) -> dict[str, Any]:
