@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    # faiss's loader logs every SIMD build it tries (and fails to find) at INFO
+    logging.getLogger("faiss").setLevel(logging.WARNING)
     try:
         args.func(args)
     except HybridPluginError as exc:
