@@ -79,6 +79,8 @@ class ReproduceSettings:
         train_limit (int, optional): train on the first N items.
         eval_limit (int, optional): evaluate on the first N items (their paragraphs form the pools).
         export (bool): export every trained model for Pyserini. Defaults to True.
+        publish (Path, optional): also copy the small outputs (plan, results, tables, heatmaps, record) here as
+            they are finished: a folder to commit, without models, indexes or runs.
     """
 
     out: Path
@@ -97,6 +99,7 @@ class ReproduceSettings:
     train_limit: int | None = None
     eval_limit: int | None = None
     export: bool = True
+    publish: Path | None = None
     _filled: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -364,10 +367,34 @@ def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], N
         all_results.setdefault((cond.eval_set, cond.config), []).append(results)
         say(f"{label}: mAP mono {results['map']['mono']:.4f} cross {results['map']['cross']:.4f} "
             f"multi {results['map']['multi']:.4f}, bias {results['bias']:.1f}")
+        _publish(settings)
     summary = _summarise(settings, all_results, dataset)
     summary["seconds"] = round(time.time() - started, 1)
     _write_reports(settings, all_results, summary)
+    _publish(settings)
     return summary
+
+
+PUBLISHED = ("plan.json", "summary.json", "summary.md", "leaderboard.md", "leaderboard.csv", "alpha-sweep.png",
+             "record.yaml", "eval/*/*/results.json", "eval/*/*/results.md", "eval/*/*/pairs.png",
+             "eval/*/*/*/results.json", "eval/*/*/*/results.md", "eval/*/*/*/pairs.png",
+             "models/*/*/*/training.json")
+
+
+def _publish(settings: ReproduceSettings) -> None:
+    """Copy the study's small outputs to ``settings.publish`` (see :class:`ReproduceSettings`)."""
+    if settings.publish is None:
+        return
+    target = Path(settings.publish)
+    for pattern in PUBLISHED:
+        for path in settings.out.glob(pattern):
+            dest = target / path.relative_to(settings.out)
+            if dest.exists() and dest.stat().st_mtime >= path.stat().st_mtime:
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.tmp")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, dest)
 
 
 def _mean_std(values: Sequence[float]) -> dict[str, float | None]:

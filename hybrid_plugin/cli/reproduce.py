@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> None:
     settings = ReproduceSettings(
         out=out, preset=preset, model=args.model, data_root=args.data_root, alphas=args.alphas, seeds=args.seeds,
         max_steps=args.max_steps, batch_size=args.batch_size, eval_limit=args.eval_limit,
-        train_limit=args.train_limit, export=not args.no_export,
+        train_limit=args.train_limit, export=not args.no_export, publish=args.publish,
     )
     if preset == "quick":
         print(f"hybrid-plugin reproduce --quick: a small study ({settings.plan()['max_steps']} training steps per "
@@ -79,6 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--eval-limit", type=int, metavar="N", help="evaluate on the first N items only")
     parser.add_argument("--train-limit", type=int, metavar="N", help="train on the first N items only")
     parser.add_argument("--no-export", action="store_true", help="do not export encoders (no record.yaml)")
+    parser.add_argument("--publish", type=Path, metavar="DIR", help="copy the small outputs (results, tables, "
+                        "heatmaps, record; no models, indexes or runs) to DIR as they are finished")
     parser.add_argument("--check", metavar="RECORD", help="re-run the stock commands of a record.yaml and mark each "
                         "condition OK / OKish / FAIL")
     parser.add_argument("--workdir", metavar="DIR", help="with --check: where to prepare and run (default: .)")
