@@ -3,7 +3,7 @@
 ``prepare`` writes, for a dataset ``D`` and each language ``L``::
 
     topics/D.L.tsv      qid<TAB>question
-    corpus/D/L.jsonl    {"id": "L-<paragraph>-<sentence>", "contents": "<sentence>"}
+    corpus/D/L.jsonl    {"id": "L-<paragraph>-<sentence>", "contents": "<sentence>"}  (whitespace runs -> one space)
     qrels/D.L.txt       qid 0 docid 1   (relevant candidates in pool L; qids are shared across languages)
     qrels/D.multi.txt   the union over all pools
     checksums/D.sha256  sha256sum-format list of the files above (commit it to pin a reproduction)
@@ -90,7 +90,9 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
 
 
 def _clean(text: str) -> str:
-    # a TSV topic must stay on one line and in one field
+    # A TSV topic must stay on one line and in one field, and pyserini.encode splits a document's contents into
+    # fields at newlines (its --delimiter): runs of whitespace become one space. Tokenizers that split on
+    # whitespace (SentencePiece with nmt_nfkc, WordPiece) give the same tokens either way.
     return " ".join(text.split())
 
 
@@ -113,7 +115,7 @@ def prepare(qa: ParallelQA, out: str | Path = ".", *, overwrite: bool = False) -
     for lang in qa.languages:
         contents[files.topics(lang)] = "".join(f"{qid}\t{_clean(text)}\n" for qid, text in qa.questions[lang].items())
         contents[files.corpus(lang)] = "".join(
-            json.dumps({"id": c.docid, "contents": c.text}, ensure_ascii=False) + "\n" for c in qa.candidates[lang]
+            json.dumps({"id": c.docid, "contents": _clean(c.text)}, ensure_ascii=False) + "\n" for c in qa.candidates[lang]
         )
         contents[files.qrels(lang)] = _qrels_text(qa, [lang])
     contents[files.qrels("multi")] = _qrels_text(qa, qa.languages)

@@ -81,3 +81,15 @@ def test_run_writer_is_atomic(tmp_path):
         raise RuntimeError("boom")
     assert not (tmp_path / "broken.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.txt"]
+
+
+def test_corpus_contents_are_one_pyserini_field(prepared_xquad, xquad):
+    # pyserini.encode splits contents at newlines into fields; a few XQuAD-R sentences hold one
+    with_newline = [c for lang in xquad.languages for c in xquad.candidates[lang] if "\n" in c.text]
+    assert with_newline
+    docs = {}
+    for line in prepared_xquad.corpus(with_newline[0].language).read_text(encoding="utf-8").splitlines():
+        doc = json.loads(line)
+        docs[doc["id"]] = doc["contents"]
+    assert docs[with_newline[0].docid] == " ".join(with_newline[0].text.split())
+    assert not any("\n" in text for text in docs.values())
