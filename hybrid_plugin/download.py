@@ -83,13 +83,10 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 def data_cache_dir() -> Path:
-    """Where downloaded sets are kept: ``$HYBRID_PLUGIN_CACHE/data`` or the user's cache folder."""
-    root = os.environ.get("HYBRID_PLUGIN_CACHE")
-    if not root:
-        import platformdirs
+    """Where downloaded sets are kept: ``data/`` in the plugin's cache (``$HYBRID_PLUGIN_CACHE`` or the user's)."""
+    from hybrid_plugin.models import cache_dir
 
-        root = platformdirs.user_cache_dir("hybrid-plugin")
-    return Path(root) / "data"
+    return cache_dir() / "data"
 
 
 def _sha256(path: Path) -> str:
