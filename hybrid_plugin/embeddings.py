@@ -333,6 +333,7 @@ class EncodingStats:
         encoded: texts sent through the model (each distinct text at most once: ``encoded <= distinct``).
         cached: distinct texts read from the cache instead (``encoded + cached == distinct``).
         seconds: wall time spent in ``model.encode``.
+        cpu_seconds: CPU time of the process (all threads) spent in ``model.encode``.
         cache_folder: where the cache entries are (None: not cached).
     """
 
@@ -340,6 +341,7 @@ class EncodingStats:
     encoded: int = 0
     cached: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     cache_folder: str | None = None
 
     @property
@@ -351,6 +353,7 @@ class EncodingStats:
     def as_dict(self) -> dict[str, Any]:
         return {"distinct_texts": self.distinct, "texts_encoded": self.encoded, "from_cache": self.cached,
                 "encoded_per_distinct": self.ratio, "seconds": round(self.seconds, 3),
+                "cpu_seconds": round(self.cpu_seconds, 3),
                 "cache": self.cache_folder}
 
 
@@ -461,11 +464,12 @@ def encode_parallel_qa(model: SentenceTransformer, qa: ParallelQA, *, prompts: M
             stats.cached += int(found.sum())
         todo = np.flatnonzero(~found)
         if len(todo):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             fresh = encode_texts(model, [distinct[i] for i in todo.tolist()], prompt=prompt, batch_size=batch_size,
                                  show_progress=show_progress, normalize=normalize,
                                  desc=f"{role} texts ({int(found.sum())} more from the cache)")
             stats.seconds += time.perf_counter() - start
+            stats.cpu_seconds += time.process_time() - cpu_start
             stats.encoded += len(todo)
             if vectors is None:
                 vectors = np.empty((len(distinct), fresh.shape[1]), dtype=np.float32)

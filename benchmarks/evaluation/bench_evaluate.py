@@ -86,11 +86,12 @@ def main(argv: list[str] | None = None) -> int:
                            show_progress=False, load_seconds=load)
         wall = time.perf_counter() - started
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
         enc = results["encoding"]
         runs[label] = {
             "wall_s": round(wall, 1),
             "peak_rss_mib": round(cpu_after.ru_maxrss / 1024, 1),
-            "cpu_s": round(cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime, 1),
+            "cpu_s": round(cpu, 1),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "texts_encoded": enc["texts_encoded"],
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             "encode_s": results["timings"]["encode"],
             "outside_encoding_s": round(wall - results["timings"]["encode"], 1),
             "outside_encoding_share": round((wall - results["timings"]["encode"]) / wall, 4),
+            # the same in CPU time (all threads of the process): less sensitive to other jobs on the machine
+            "encode_cpu_s": enc["cpu_seconds"],
+            "cpu_outside_encoding_share": round((cpu - enc["cpu_seconds"]) / cpu, 4) if cpu else None,
             "timings": results["timings"],
             "run_files": len(list((out / "runs").glob("*.txt"))),
             "run_bytes": _folder_bytes(out / "runs"),
