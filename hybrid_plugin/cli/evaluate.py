@@ -29,7 +29,8 @@ def _summary(results: dict) -> str:
     lines.append(f"language bias (multi, mean rank distance): {'–' if bias is None else f'{bias:.1f}'}")
     timings = results.get("timings", {})
     if "total" in timings:
-        lines.append(f"time: {timings['total']:.1f} s (encoding {timings.get('encode', 0.0):.1f} s)")
+        encoding = f" (encoding {timings['encode']:.1f} s)" if "encode" in timings else ""
+        lines.append(f"time: {timings['total']:.1f} s{encoding}")
     return "\n".join(lines)
 
 
