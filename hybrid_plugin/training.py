@@ -25,7 +25,6 @@ import dataclasses
 import json
 import logging
 import os
-import platform
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ import numpy as np
 
 from hybrid_plugin.data import Candidate, ParallelQA
 from hybrid_plugin.errors import UsageError
+from hybrid_plugin.provenance import package_versions
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -408,18 +408,6 @@ def _save_final_model(model: SentenceTransformer, out: Path) -> None:
     tmp.rmdir()
 
 
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    found = {"python": platform.python_version()}
-    for name in ("hybrid-plugin", "torch", "sentence-transformers", "transformers", "datasets", "accelerate"):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
-
-
 def _load_model(name: str | None, device: str | None) -> tuple[SentenceTransformer, str]:
     from hybrid_plugin.models import load_model, resolve_model
 
@@ -571,7 +559,8 @@ def train(
                                       4),
             "sampler_plan_s": round(sampler.plan_seconds, 4) if sampler is not None else None,
         },
-        "versions": _versions(),
+        "versions": package_versions(
+            ("hybrid-plugin", "torch", "sentence-transformers", "transformers", "datasets", "accelerate")),
     }
     if evaluator is not None:
         report["evaluation"] = [e for e in trainer.state.log_history if any(k.startswith("eval_") for k in e)]
