@@ -578,17 +578,13 @@ def write_record(settings: ReproduceSettings, all_results: dict[tuple[str, str],
                 "commands": [shlex.join(encode), shlex.join(search), shlex.join(evaluate)],
                 "scores": scores,
             })
-    record = {"title": "hybrid-plugin reproduction record (Pyserini 2CR style)", "study": summary_note(settings),
+    record = {"title": "hybrid-plugin reproduction record (Pyserini 2CR style)", "study": _scale_note(settings),
               "setup": setup, "tolerance": {"OK": 1e-4, "OKish": 5e-4}, "conditions": conditions}
     from hybrid_plugin.pyserini_io import atomic_write
 
     with atomic_write(path) as handle:
         yaml.safe_dump(record, handle, sort_keys=False, allow_unicode=True, width=200)
     return record
-
-
-def summary_note(settings: ReproduceSettings) -> str:
-    return _scale_note(settings)
 
 
 @dataclass
