@@ -1,8 +1,10 @@
-"""Shared fixtures: where the evaluation data lie (../shared/data beside the project, as in CI)."""
+"""Shared fixtures: where the evaluation data lie (../shared/data beside the project, as in CI), the default
+model, and tiny real sentence-transformers models that encode and train in milliseconds."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,84 @@ def default_model_path() -> str:
     from hybrid_plugin.models import resolve_model
 
     return resolve_model(None)
+
+
+# ------------------------------------------------------------------------------------------- tiny real models
+
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+TINY_LANGUAGES = ("en", "de", "es")
+TINY_WORDS = (
+    "query passage : . ? , the a of in is was who what when where which how many did to and by for on cat sat mat "
+    "moon old dogs bark der die das und ist von wer wann wo katze sitzt auf matte le la les de est qui chat sur "
+    "tapis el los en es que quién gato está alfombra кошка сидит на коврике где 猫 在 垫 子 上 哪").split()
+
+
+def build_tiny_model(folder: Path, *, texts: list[str] | None = None, pooling: str = "mean", normalize: bool = True,
+                     prompts: dict[str, str] | None = E5_PROMPTS, max_seq_length: int = 40, hidden: int = 32,
+                     seed: int = 0) -> Path:
+    """A real sentence-transformers folder with tiny parts: a randomly initialised 2-layer BERT (width ``hidden``),
+    Pooling, optional Normalize, prompts, and a WordPiece tokenizer -- trained on ``texts`` when given, else over
+    the fixed multilingual word list :data:`TINY_WORDS`."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    if texts is None:
+        vocab = {token: i for i, token in enumerate(specials + sorted(set(TINY_WORDS)))}
+        tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    else:
+        tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    if texts is not None:
+        tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=1000, special_tokens=specials))
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tokenizer.decoder = decoders.WordPiece()
+    hf_folder = folder.with_name(folder.name + "-hf")
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                            sep_token="[SEP]", mask_token="[MASK]",
+                            model_max_length=max_seq_length).save_pretrained(hf_folder)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=hidden, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=2 * hidden, max_position_embeddings=128)
+    BertModel(config).save_pretrained(hf_folder)
+    transformer = Transformer(str(hf_folder), max_seq_length=max_seq_length)
+    modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling)]
+    modules += [Normalize()] if normalize else []
+    SentenceTransformer(modules=modules, prompts=prompts, device="cpu").save(str(folder))
+    shutil.rmtree(hf_folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny E5-style model (mean pooling, Normalize, E5 prompts, 40 tokens) over a fixed word list."""
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-e5")
+
+
+@pytest.fixture(scope="session")
+def tiny_xquad_model(tmp_path_factory, shared_data) -> Path:
+    """A tiny E5-style model (64 tokens) whose WordPiece vocabulary is trained on XQuAD-R text in
+    :data:`TINY_LANGUAGES`: enough for training steps to move the loss."""
+    from hybrid_plugin.data import load_parallel_qa
+
+    qa = load_parallel_qa("xquad-r", data=shared_data / "xquad-r", languages=TINY_LANGUAGES)
+    texts = [t for lang in qa.languages for t in list(qa.questions[lang].values())[:200]]
+    texts += [c.text for lang in qa.languages for c in qa.candidates[lang][:200]]
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-xquad", texts=texts, max_seq_length=64)
+
+
+@pytest.fixture()
+def one_torch_thread():
+    """Two contended cores: one torch thread is much faster than two for tiny models."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

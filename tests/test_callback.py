@@ -12,16 +12,7 @@ from hybrid_plugin.callback import HybridTrainingCallback
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.sampler import HybridBatchSampler, PairMetadata
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Two contended cores: one torch thread is much faster than two for the tiny model."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def grid_metadata(num_items: int = 60, languages=("en", "de", "es")) -> PairMetadata:
@@ -153,7 +144,7 @@ def test_eval_logs_are_left_alone():
     assert entry == {"eval_map_mean": 0.5}
 
 
-def test_curriculum_in_a_real_training_run_with_an_evaluator(tmp_path_factory, shared_data, xquad, tmp_path):
+def test_curriculum_in_a_real_training_run_with_an_evaluator(tiny_xquad_model, xquad, tmp_path):
     """Three short epochs with the trainer: alpha follows the curriculum, the logs carry the shares, and an
     evaluator (the plugin's own, when it is there) runs alongside."""
     from sentence_transformers import (
@@ -162,13 +153,13 @@ def test_curriculum_in_a_real_training_run_with_an_evaluator(tmp_path_factory, s
         SentenceTransformerTrainingArguments,
     )
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    from test_training import TINY_LANGUAGES, tiny_model_path
+    from conftest import TINY_LANGUAGES
 
     from hybrid_plugin.training import build_training_dataset
 
     qa = xquad.select_languages(TINY_LANGUAGES).limit(60)
     rows = build_training_dataset(qa)
-    model = SentenceTransformer(str(tiny_model_path(tmp_path_factory, shared_data)), device="cpu")
+    model = SentenceTransformer(str(tiny_xquad_model), device="cpu")
     try:
         from hybrid_plugin.evaluation import MultilingualRetrievalEvaluator
 

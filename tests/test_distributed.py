@@ -78,10 +78,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def two_ranks(tmp_path_factory, shared_data):
-    from test_training import tiny_model_path
-
-    model = tiny_model_path(tmp_path_factory, shared_data)
+def two_ranks(tmp_path_factory, shared_data, tiny_xquad_model):
+    model = tiny_xquad_model
     out = tmp_path_factory.mktemp("ddp")
     script = out / "worker.py"
     script.write_text(WORKER)

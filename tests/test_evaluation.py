@@ -5,7 +5,6 @@ ir_measures) against the full ranking, the run writer against Pyserini's format,
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -266,46 +265,6 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, shared_data, capsys):
 
 
 # ------------------------------------------------------------------------------------ with a (tiny) model
-
-
-def build_tiny_model(folder: Path) -> Path:
-    """A real sentence-transformers folder with tiny parts (WordPiece on a few words, 2-layer BERT of width 32,
-    mean pooling, Normalize, E5 prompts): encodes in milliseconds."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    words = ("query passage : . ? , the a of in is was who what when where which how many did to and by for on "
-             "der die das und ist in von wer was wann wo le la les de est qui el los en es que quién").split()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    vocab = {token: i for i, token in enumerate(specials + sorted(set(words)))}
-    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
-    hf_tokenizer = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
-                                           cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-                                           model_max_length=48)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=64)
-    hf_folder = folder.with_name(folder.name + "-hf")
-    BertModel(config).save_pretrained(hf_folder)
-    hf_tokenizer.save_pretrained(hf_folder)
-    transformer = Transformer(str(hf_folder), max_seq_length=48)
-    modules = [transformer, Pooling(transformer.get_embedding_dimension(), "mean"), Normalize()]
-    SentenceTransformer(modules=modules, prompts={"query": "query: ", "passage": "passage: "},
-                        device="cpu").save(str(folder))
-    shutil.rmtree(hf_folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-e5")
 
 
 @pytest.fixture()

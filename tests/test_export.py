@@ -12,55 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import E5_PROMPTS, build_tiny_model
 
 from hybrid_plugin import export
 from hybrid_plugin.errors import UsageError, VerificationError
 from hybrid_plugin.export import ExportInfo, export_model, pyserini_flags, read_export
-
-E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
-WORDS = ("query passage : . ? , the cat sat on mat where is die katze sitzt auf der matte wo ist le chat est sur "
-         "tapis el gato está en la alfombra кошка сидит на коврике где 猫 在 垫 子 上 哪 moon how old dogs bark")
-
-
-def build_tiny_model(folder: Path, *, pooling: str = "mean", normalize: bool = True,
-                     prompts: dict[str, str] | None = E5_PROMPTS, max_seq_length: int = 40, seed: int = 0) -> Path:
-    """A real sentence-transformers folder with tiny parts: a WordPiece tokenizer built with ``tokenizers`` on a
-    few multilingual words, a randomly initialised 2-layer BERT (hidden size 32), Pooling, Normalize, prompts."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    vocab = {token: i for i, token in enumerate(specials + sorted(set(WORDS.split())))}
-    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
-    hf_tokenizer = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
-                                           cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-                                           model_max_length=max_seq_length)
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=64)
-    hf_folder = folder.with_name(folder.name + "-hf")
-    BertModel(config).save_pretrained(hf_folder)
-    hf_tokenizer.save_pretrained(hf_folder)
-    transformer = Transformer(str(hf_folder), max_seq_length=max_seq_length)
-    modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling)]
-    modules += [Normalize()] if normalize else []
-    SentenceTransformer(modules=modules, prompts=prompts, device="cpu").save(str(folder))
-    shutil.rmtree(hf_folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-e5")
-
 
 @pytest.fixture(scope="session")
 def tiny_cls_model(tmp_path_factory) -> Path:

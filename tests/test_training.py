@@ -7,74 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_LANGUAGES
 
 from hybrid_plugin.errors import UsageError
 
-TINY_LANGUAGES = ("en", "de", "es")
-
-
-# ---------------------------------------------------------------------------------------------- a tiny real model
-
-
-def build_tiny_model(folder: Path, texts: list[str], vocab_size: int = 1000, hidden: int = 32) -> Path:
-    """A real (random) sentence-transformers model: 2-layer BERT, hidden 32, WordPiece trained on ``texts``."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    hf = folder / "hf"
-    hf.mkdir(parents=True, exist_ok=True)
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special))
-    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-    tokenizer.decoder = decoders.WordPiece()
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                            sep_token="[SEP]", mask_token="[MASK]", model_max_length=128).save_pretrained(hf)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=hidden, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=2 * hidden, max_position_embeddings=128)
-    BertModel(config).save_pretrained(hf)
-    transformer = Transformer(str(hf), max_seq_length=64)
-    model = SentenceTransformer(modules=[transformer, Pooling(hidden, pooling_mode="mean"), Normalize()],
-                                prompts={"query": "query: ", "passage": "passage: "}, device="cpu")
-    model.save(str(folder / "model"))
-    return folder / "model"
-
-
-def tiny_model_path(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
-    """Build the tiny model once per test session (other test modules import this)."""
-    folder = tmp_path_factory.getbasetemp() / "tiny-model"
-    if not (folder / "model" / "modules.json").is_file():
-        from hybrid_plugin.data import load_parallel_qa
-
-        qa = load_parallel_qa("xquad-r", data=shared_data / "xquad-r", languages=TINY_LANGUAGES)
-        texts = [t for lang in qa.languages for t in list(qa.questions[lang].values())[:200]]
-        texts += [c.text for lang in qa.languages for c in qa.candidates[lang][:200]]
-        build_tiny_model(folder, texts)
-    return folder / "model"
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Two contended cores: one torch thread is much faster than two for tiny models."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory, shared_data) -> Path:
-    return tiny_model_path(tmp_path_factory, shared_data)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -129,10 +66,10 @@ def test_hard_negatives_are_other_sentences_of_the_paragraph(xquad):
 # ---------------------------------------------------------------------------------------------- real training
 
 
-def test_training_lowers_the_loss_and_realises_alpha(tiny_model, slice_qa, tmp_path):
+def test_training_lowers_the_loss_and_realises_alpha(tiny_xquad_model, slice_qa, tmp_path):
     from hybrid_plugin.training import TrainingSettings, train
 
-    settings = TrainingSettings(train="xquad-r", out=tmp_path / "run", model=str(tiny_model), max_steps=None,
+    settings = TrainingSettings(train="xquad-r", out=tmp_path / "run", model=str(tiny_xquad_model), max_steps=None,
                                 epochs=1.0, batch_size=8, lr=2e-3, warmup_ratio=0.0, logging_steps=1, alpha=0.5,
                                 device="cpu")
     result = train(settings, qa=slice_qa)
@@ -194,7 +131,7 @@ def spy_on_collator(trainer, see) -> None:
     collator.__class__ = type(f"Spying{base.__name__}", (base,), {"__call__": call})
 
 
-def test_resuming_continues_the_same_batches_across_epochs(tiny_model, slice_qa, tmp_path):
+def test_resuming_continues_the_same_batches_across_epochs(tiny_xquad_model, slice_qa, tmp_path):
     """8 steps straight vs 5 steps + resume from checkpoint-5: steps 6-8 see the same batches (epochs are 4 steps,
     so the resumed run starts inside the second epoch)."""
     from hybrid_plugin.training import build_training_dataset
@@ -202,11 +139,11 @@ def test_resuming_continues_the_same_batches_across_epochs(tiny_model, slice_qa,
     rows = build_training_dataset(slice_qa)
     straight, resumed = [], []
     options = {"save_steps": 5, "steps_per_epoch": 4}
-    trainer = _trainer(tiny_model, rows, tmp_path / "a", max_steps=8, record=straight, **options)
+    trainer = _trainer(tiny_xquad_model, rows, tmp_path / "a", max_steps=8, record=straight, **options)
     trainer.train()
-    trainer = _trainer(tiny_model, rows, tmp_path / "b", max_steps=5, record=[], **options)
+    trainer = _trainer(tiny_xquad_model, rows, tmp_path / "b", max_steps=5, record=[], **options)
     trainer.train()
-    trainer = _trainer(tiny_model, rows, tmp_path / "b", max_steps=8, record=resumed, **options)
+    trainer = _trainer(tiny_xquad_model, rows, tmp_path / "b", max_steps=8, record=resumed, **options)
     trainer.train(resume_from_checkpoint=str(tmp_path / "b" / "checkpoint-5"))
     assert len(straight) == 8
     assert resumed == straight[5:]
@@ -214,12 +151,12 @@ def test_resuming_continues_the_same_batches_across_epochs(tiny_model, slice_qa,
     assert all(len(set(batch)) == len(batch) for batch in straight)
 
 
-def test_metadata_never_reaches_the_loss(tiny_model, xquad, tmp_path):
+def test_metadata_never_reaches_the_loss(tiny_xquad_model, xquad, tmp_path):
     from hybrid_plugin.training import build_training_dataset
 
     rows = build_training_dataset(xquad.select_languages(TINY_LANGUAGES).limit(150), hard_negatives=True)
     rows_seen, inputs_seen = set(), set()
-    trainer = _trainer(tiny_model, rows, tmp_path / "m", max_steps=2, save_steps=100, record=[])
+    trainer = _trainer(tiny_xquad_model, rows, tmp_path / "m", max_steps=2, save_steps=100, record=[])
     spy_on_collator(trainer, lambda features, batch: (rows_seen.update(*(set(f) for f in features)),
                                                        inputs_seen.update(batch)))
     trainer.train()
@@ -228,10 +165,10 @@ def test_metadata_never_reaches_the_loss(tiny_model, xquad, tmp_path):
     assert not any("hybrid" in key for key in inputs_seen)
 
 
-def test_cached_loss_trains_with_the_sampler(tiny_model, xquad, tmp_path):
+def test_cached_loss_trains_with_the_sampler(tiny_xquad_model, xquad, tmp_path):
     from hybrid_plugin.training import TrainingSettings, train
 
-    result = train(TrainingSettings(train="xquad-r", out=tmp_path / "c", model=str(tiny_model), max_steps=3,
+    result = train(TrainingSettings(train="xquad-r", out=tmp_path / "c", model=str(tiny_xquad_model), max_steps=3,
                                     batch_size=8, loss="cached-mnrl", mini_batch_size=4, hard_negatives=True,
                                     freeze_embeddings=True, sampling="xy", device="cpu"),
                    qa=xquad.select_languages(TINY_LANGUAGES).limit(150))
@@ -265,9 +202,9 @@ def _cli(*argv: str) -> int:
     return main(list(argv))
 
 
-def test_cli_trains_refuses_an_existing_output_and_resumes(tiny_model, shared_data, tmp_path, capsys):
+def test_cli_trains_refuses_an_existing_output_and_resumes(tiny_xquad_model, shared_data, tmp_path, capsys):
     out = tmp_path / "cli"
-    common = ["train", "--train", "xquad-r", "--data", str(shared_data / "xquad-r"), "--model", str(tiny_model),
+    common = ["train", "--train", "xquad-r", "--data", str(shared_data / "xquad-r"), "--model", str(tiny_xquad_model),
               "--out", str(out), "--languages", "en", "de", "--limit", "30", "--batch-size", "8", "--device", "cpu"]
     assert _cli(*common, "--max-steps", "3") == 0
     assert "X-X share" in capsys.readouterr().out
