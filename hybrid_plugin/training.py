@@ -521,6 +521,7 @@ def train(
         prompts=column_prompts or None,
         report_to="none",
         use_cpu=settings.device == "cpu",
+        dataloader_pin_memory=model.device.type == "cuda",  # pinning without a GPU only warns
         disable_tqdm=not is_main,
         save_only_model=False,
     )
