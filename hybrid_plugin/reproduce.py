@@ -599,6 +599,7 @@ class CheckOutcome:
 
 
 def check_record(record_path: str | Path, workdir: str | Path = ".", *, only: str | None = None,
+                 study: str | Path | None = None,
                  progress: Callable[[str], None] | None = None) -> list[CheckOutcome]:
     """Re-run a record's stock commands and compare their scores (OK: within 1e-4, OKish: 5e-4, else FAIL).
 
@@ -606,6 +607,9 @@ def check_record(record_path: str | Path, workdir: str | Path = ".", *, only: st
         record_path: the ``record.yaml`` written by a study.
         workdir: where to run (topics, qrels and corpora are prepared there first; indexes and runs go there).
         only: run only the conditions whose name contains this text.
+        study: the study folder holding the exported encoders the record names (default: the record's own
+            folder; give it for a published copy of a record, e.g. ``benchmarks/reproduce/full/record.yaml``
+            checked against ``outputs/reproduce-full``).
     """
     import yaml
 
@@ -617,6 +621,9 @@ def check_record(record_path: str | Path, workdir: str | Path = ".", *, only: st
     if not isinstance(record, dict) or not isinstance(record.get("conditions"), list):
         raise DataError('expected a mapping with a "conditions" list', record_path)
     conditions = [c for c in record["conditions"] if only is None or only in c.get("name", "")]
+    study = Path(study) if study is not None else record_path.parent
+    if not study.is_dir():
+        raise UsageError(f"--study {study} is not a folder (expected the study folder that holds encoders/)")
     if not conditions:
         raise UsageError(f"no condition of {record_path} matches {only!r}")
     say = progress or (lambda message: logger.info("%s", message))
@@ -634,7 +641,7 @@ def check_record(record_path: str | Path, workdir: str | Path = ".", *, only: st
         say(f"checking {cond['name']}")
         stdout = ""
         try:
-            encoder = str((record_path.parent / cond["encoder"]).resolve())
+            encoder = str((study / cond["encoder"]).resolve())
             if not (Path(encoder) / "pyserini.json").is_file():
                 raise DataError("no exported encoder there (the record is checked where its study ran)", encoder)
             for command in cond["commands"]:

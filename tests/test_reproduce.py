@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import pytest
@@ -103,3 +104,12 @@ def test_tiny_study_resumes_and_its_record_reproduces(tmp_path, shared_data, def
     outcomes = check_record(out / "record.yaml", tmp_path / "check", only="hybrid-a0.5-seed0.en-de")
     assert [o.status for o in outcomes] == ["OK"]
     assert outcomes[0].got["AP@1000"] == pytest.approx(outcomes[0].expected["AP@1000"], abs=1e-4)
+
+    # a published copy of the record (no encoders beside it) is checked against the study folder
+    published = tmp_path / "published" / "record.yaml"
+    published.parent.mkdir()
+    shutil.copy(out / "record.yaml", published)
+    outcomes = check_record(published, tmp_path / "check", only="hybrid-a0.5-seed0.en-de", study=out)
+    assert [o.status for o in outcomes] == ["OK"]
+    with pytest.raises(UsageError, match="--study"):
+        check_record(published, tmp_path / "check", study=tmp_path / "missing")

@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> None:
     from hybrid_plugin.reproduce import ReproduceSettings, check_record, run_reproduction, summary_markdown
 
     if args.check:
-        outcomes = check_record(args.check, args.workdir or ".", only=args.only, progress=print)
+        outcomes = check_record(args.check, args.workdir or ".", only=args.only, study=args.study,
+                                progress=print)
         width = max(len(o.name) for o in outcomes)
         for o in outcomes:
             got = ", ".join(f"{m} {o.got.get(m, float('nan')):.4f} (expected {v:.4f})" for m, v in o.expected.items())
@@ -85,4 +86,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "condition OK / OKish / FAIL")
     parser.add_argument("--workdir", metavar="DIR", help="with --check: where to prepare and run (default: .)")
     parser.add_argument("--only", metavar="TEXT", help="with --check: conditions whose name contains TEXT")
+    parser.add_argument("--study", metavar="DIR", help="with --check: the study folder holding the record's "
+                        "encoders/ (default: the record's folder)")
     parser.set_defaults(func=run)
