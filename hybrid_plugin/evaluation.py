@@ -496,7 +496,8 @@ class _TrecSide:
         from ir_measures import AP, R, nDCG
 
         self.measures = [R @ 1, R @ 10, nDCG @ 10, AP @ DEPTH]
-        self.names = {m: str(m) for m in self.measures}
+        # keyed by identity: hashing a Measure formats its repr, which costs seconds over millions of values
+        self.names = {id(m): str(m) for m in self.measures}
         self.evaluators: dict[str, Any] = {}
         qrels_all = []
         for y in layout.languages:
@@ -513,7 +514,7 @@ class _TrecSide:
             for metric in self.evaluators[pool].iter_calc(run):
                 entry = out.get(metric.query_id)
                 if entry is not None:
-                    entry[self.names[metric.measure]] = float(metric.value)
+                    entry[self.names.get(id(metric.measure)) or str(metric.measure)] = float(metric.value)
         return out
 
 
