@@ -643,7 +643,8 @@ def check_record(record_path: str | Path, workdir: str | Path = ".", *, only: st
         try:
             encoder = str((study / cond["encoder"]).resolve())
             if not (Path(encoder) / "pyserini.json").is_file():
-                raise DataError("no exported encoder there (give --study, the folder where the record's study ran)", encoder)
+                raise DataError("no exported encoder there (give --study, the folder where the record's study ran)",
+                                encoder)
             for command in cond["commands"]:
                 command = command.replace(shlex.quote(ENCODER_PLACEHOLDER), shlex.quote(encoder))
                 if "pyserini.encode" in command and _index_exists(command, workdir):
