@@ -39,6 +39,7 @@ Example::
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -49,6 +50,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,6 +69,14 @@ from hybrid_plugin.embeddings import (
 )
 from hybrid_plugin.errors import DataError, UsageError, VerificationError
 from hybrid_plugin.provenance import package_versions
+from hybrid_plugin.trec_runs import (
+    _SCALE,
+    SCORE_DECIMALS,
+    RunFileWriter,
+    _RunRenderer,
+    quantize_scores,
+    write_trec_run,
+)
 
 try:  # sentence-transformers is a dependency; keep the module importable without it for the pure-numpy parts
     from sentence_transformers.sentence_transformer.evaluation import SentenceEvaluator
@@ -95,8 +105,6 @@ logger = logging.getLogger(__name__)
 
 DEPTH = 1000
 """Run depth (hits per query), as trec_eval's default cut-off and Pyserini's ``--hits``."""
-SCORE_DECIMALS = 6
-"""Decimals of a score in a run file (what Pyserini writes); the ranking is by scores rounded to these."""
 MEASURES = ("map", "R@1", "R@10", "nDCG@10", "AP@1000")
 """Per-setting measures: full-ranking mAP, then the TREC-side ones computed by ir_measures from the runs."""
 TREC_MEASURES = MEASURES[1:]
@@ -104,22 +112,11 @@ SETTINGS = ("mono", "cross", "multi")
 MULTI = "multi"
 RESULTS_FILE = "results.json"
 
-_SCALE = 10**SCORE_DECIMALS
 _MAX_KEY = 2**62
 _CHUNK_BYTES = 8 * 2**20  # score-matrix rows ranked at once: about this many bytes of int64 keys (cache-sized)
 
 
 # ============================================================================================ the ranking
-
-
-def quantize_scores(scores: np.ndarray) -> np.ndarray:
-    """Scores as integers in units of 10^-6 (``round(score, 6) * 10^6``), exactly as ``f"{score:.6f}"`` rounds.
-
-    A float32 times 10^6 is exact in float64, and ``np.rint`` rounds half to even like ``printf``.
-    """
-    out = np.multiply(scores, _SCALE, dtype=np.float64)
-    np.rint(out, out=out)
-    return out.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -310,137 +307,6 @@ def language_bias(ranks: np.ndarray) -> np.ndarray:
     return np.where(valid.any(axis=1), hi - lo, np.nan)
 
 
-# ============================================================================================ run files
-
-
-def _byte_table(strings: Sequence[str]) -> np.ndarray:
-    """Strings as rows of a NUL-padded uint8 matrix."""
-    encoded = [s.encode("utf-8") for s in strings]
-    width = max((len(b) for b in encoded), default=0)
-    table = np.zeros((len(encoded), max(width, 1)), dtype=np.uint8)
-    for i, b in enumerate(encoded):
-        table[i, :len(b)] = np.frombuffer(b, dtype=np.uint8)
-    return table
-
-
-_DIGITS6: np.ndarray | None = None
-
-
-def _digits6() -> np.ndarray:
-    """The six decimal digits of 0 ... 999999 as a (10^6, 6) uint8 table (6 MB, built once)."""
-    global _DIGITS6
-    if _DIGITS6 is None:
-        values = np.arange(_SCALE, dtype=np.int64)
-        table = np.empty((_SCALE, SCORE_DECIMALS), dtype=np.uint8)
-        for j in range(SCORE_DECIMALS):
-            table[:, j] = ord("0") + (values // 10 ** (SCORE_DECIMALS - 1 - j)) % 10
-        _DIGITS6 = table
-    return _DIGITS6
-
-
-class _RunRenderer:
-    """Renders TREC run lines ``qid Q0 docid rank score tag`` with numpy (about 10x faster than f-strings).
-
-    Each line is assembled as a fixed-width row of NUL-padded fields and the NULs are dropped afterwards, so
-    the bytes are exactly ``f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\\n"``.
-
-    Args:
-        docids: the document ids (indexed by the ``docs`` arrays given to :meth:`render`).
-        tag: the run tag.
-        depth: the most hits per query.
-    """
-
-    def __init__(self, docids: Sequence[str], tag: str, depth: int) -> None:
-        if not tag or any(ch.isspace() for ch in tag):
-            raise UsageError(f"a run tag must be non-empty without whitespace but got {tag!r}")
-        self.docs = _byte_table([f"{d} " for d in docids])
-        self.depth = max(depth, 1)
-        self.ranks = _byte_table([f"{r} " for r in range(1, self.depth + 1)])
-        self.suffix = np.frombuffer(f" {tag}\n".encode(), dtype=np.uint8)
-
-    def render(self, qids: Sequence[str], docs: np.ndarray, scores: np.ndarray,
-               lengths: np.ndarray | None = None, lines_per_block: int = 1 << 15) -> Iterator[memoryview]:
-        """Yield the run's bytes (buffers, to be written in order) for ``(n, k)`` arrays of docs (best first) and quantised scores.
-
-        Args:
-            qids: one query id per row.
-            docs: indices into the docids, ``(n, k)``.
-            scores: scores in units of 10^-6 (:func:`quantize_scores`), ``(n, k)``.
-            lengths: hits to write per row (default: all ``k``).
-        """
-        n, k = docs.shape
-        if k > self.depth:
-            raise ValueError(f"{k} hits per query but the renderer was made for {self.depth}")
-        if not n or not k:
-            return
-        queries = _byte_table([f"{q} Q0 " for q in qids])
-        whole_max = int(np.max(np.abs(scores))) // _SCALE
-        ints = _byte_table([f"-{i}." for i in range(whole_max + 1)] + [f"{i}." for i in range(whole_max + 1)])
-        constant_int = whole_max == 0 and int(scores.min()) >= 0  # every score is 0.xxxxxx
-        digits = _digits6()
-        widths = (queries.shape[1], self.docs.shape[1], self.ranks.shape[1], ints.shape[1], SCORE_DECIMALS,
-                  len(self.suffix))
-        cols = np.cumsum((0, *widths)).tolist()
-        rows = max(1, lines_per_block // k)
-        buffer = np.empty((min(rows, n), k, cols[-1]), dtype=np.uint8)
-        ranks = self.ranks[:k]
-        for start in range(0, n, rows):
-            end = min(n, start + rows)
-            block = buffer[:end - start]
-            part = scores[start:end]
-            block[:, :, cols[0]:cols[1]] = queries[start:end, None, :]
-            block[:, :, cols[1]:cols[2]] = self.docs[docs[start:end]]
-            block[:, :, cols[2]:cols[3]] = ranks[None, :, :]
-            if constant_int:
-                block[:, :, cols[3]:cols[4]] = ints[whole_max + 1]
-                block[:, :, cols[4]:cols[5]] = digits[part]
-            else:
-                magnitude = np.abs(part)
-                whole = magnitude // _SCALE
-                block[:, :, cols[3]:cols[4]] = ints[np.where(part < 0, whole, whole + whole_max + 1)]
-                block[:, :, cols[4]:cols[5]] = digits[magnitude - whole * _SCALE]
-            block[:, :, cols[5]:] = self.suffix
-            if lengths is not None:
-                for i, length in enumerate(np.asarray(lengths[start:end]).tolist()):
-                    if length < k:
-                        block[i, length:, :] = 0
-            flat = block.reshape(-1)
-            yield memoryview(flat[flat != 0])
-
-
-def write_trec_run(path: str | Path, qids: Sequence[str], docs: np.ndarray, scores: np.ndarray,
-                   docids: Sequence[str], *, tag: str = "hybrid-plugin", lengths: np.ndarray | None = None) -> Path:
-    """Write a TREC run file fast (atomically: a temporary name, then renamed).
-
-    Args:
-        path: the run file.
-        qids: one query id per row.
-        docs: ``(n, k)`` indices into ``docids``, best first.
-        scores: ``(n, k)`` scores as integers in units of 10^-6 (see :func:`quantize_scores`).
-        docids: the document ids.
-        tag: the run tag (last column).
-        lengths: hits to keep per row (default: all ``k``).
-
-    The lines are exactly ``f"{qid} Q0 {docid} {rank} {score:.6f} {tag}"`` (Pyserini's TREC format).
-
-    Example::
-
-        write_trec_run("run.txt", ["q1"], np.array([[1, 0]]), np.array([[812345, -5]]), ["d0", "d1"])
-        # q1 Q0 d1 1 0.812345 hybrid-plugin
-        # q1 Q0 d0 2 -0.000005 hybrid-plugin
-    """
-    from hybrid_plugin.pyserini_io import atomic_write
-
-    docs = np.asarray(docs)
-    if docs.ndim != 2 or np.shape(scores) != docs.shape or len(qids) != len(docs):
-        raise ValueError(f"{len(qids)} qids, docs of shape {docs.shape} and scores of shape {np.shape(scores)}")
-    renderer = _RunRenderer(docids, tag, docs.shape[1])
-    with atomic_write(Path(path), "wb") as handle:
-        for data in renderer.render(qids, docs, np.asarray(scores, dtype=np.int64), lengths):
-            handle.write(data)
-    return Path(path)
-
-
 # ============================================================================================ evaluation core
 
 
@@ -530,6 +396,32 @@ def _prefix_lengths(top_docs: np.ndarray, relevant_sets: np.ndarray, lengths: np
     return np.minimum(np.maximum(last, 10), lengths)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: the millions of small dicts built for ir_measures hold no cycles, but
+    their allocations trigger full collections over everything alive."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
+def _blas_threads(limit: int | None) -> Iterator[None]:
+    """Cap BLAS threads (None: leave them): with a ranking thread per core, an idle OpenBLAS pool spins and takes
+    a core from the run writers."""
+    if limit is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=limit, user_api="blas"):
+        yield
+
+
 class _Evaluation:
     """Ranks every query language against the multi pool and collects the measures (and writes runs)."""
 
@@ -548,7 +440,7 @@ class _Evaluation:
         self.show_progress = show_progress
         if workers is not None and (isinstance(workers, bool) or workers < 1):
             raise UsageError(f"workers must be a positive number of threads but got {workers}")
-        self.workers = max(1, min(workers or (os.cpu_count() or 1), 4))
+        self.workers = max(1, min(workers or (os.cpu_count() or 1) + 1, 4))
         self.trec = _TrecSide(qa, self.layout) if runs_dir is not None else None
         self.renderer = _RunRenderer(self.layout.docids.tolist(), tag, max(self.depth, 1)) if runs_dir else None
         self.seconds = {"rank": 0.0, "runs": 0.0, "ir_measures": 0.0}
@@ -560,7 +452,7 @@ class _Evaluation:
         n = len(layout.qids[x])
         rows_per_chunk = max(1, _CHUNK_BYTES // (8 * layout.size))
         chunks = []
-        files: dict[str, Any] = {}
+        files: dict[str, RunFileWriter] = {}
         trec_runs: dict[str, dict[str, dict[str, float]]] = {}
         seconds = {"rank": 0.0, "runs": 0.0, "ir_measures": 0.0}
         try:
@@ -568,8 +460,7 @@ class _Evaluation:
                 for pool in (*layout.languages, MULTI):
                     if pool != MULTI and not (layout.relevant[x][:, layout.languages.index(pool)] >= 0).any():
                         continue
-                    path = self.runs_dir / f"{_pair_key(x, pool)}.txt"
-                    files[pool] = (path, open(path.with_name(f".{path.name}.partial"), "wb"))
+                    files[pool] = RunFileWriter(self.runs_dir / f"{_pair_key(x, pool)}.txt")
                     trec_runs[pool] = {}
             for start in range(0, n, rows_per_chunk):
                 rows = slice(start, min(n, start + rows_per_chunk))
@@ -583,14 +474,12 @@ class _Evaluation:
                 chunks.append(chunk)
                 if progress is not None:
                     progress(rows.stop - rows.start)
-            for pool, (path, handle) in files.items():
-                handle.close()
-                os.replace(handle.name, path)
+            for writer in files.values():
+                writer.close()
             files.clear()
         finally:
-            for path, handle in files.values():
-                handle.close()
-                Path(handle.name).unlink(missing_ok=True)
+            for writer in files.values():
+                writer.abort()
         ranks = np.concatenate([c.ranks for c in chunks])
         multi_ranks = np.concatenate([c.multi_ranks for c in chunks])
         retrieved = matched = None
@@ -608,11 +497,12 @@ class _Evaluation:
         return {"ranks": ranks, "multi_ranks": multi_ranks, "retrieved": retrieved, "matched": matched,
                 "trec": trec_values}
 
-    def _write_chunk(self, x: str, chunk: _Chunk, files: Mapping[str, Any], trec_runs: dict, seconds: dict) -> None:
+    def _write_chunk(self, x: str, chunk: _Chunk, files: Mapping[str, RunFileWriter], trec_runs: dict,
+                     seconds: dict) -> None:
         layout = self.layout
         qids = layout.qids[x][chunk.rows]
         rel = layout.relevant[x][chunk.rows]
-        for pool, (_, handle) in files.items():
+        for pool, handle in files.items():
             t0 = time.perf_counter()
             docs, scores = chunk.top[pool], chunk.top_scores[pool]
             if pool == MULTI:
@@ -653,13 +543,14 @@ class _Evaluation:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
         results: dict[str, dict[str, Any]] = {}
         desc = "ranking + runs" if self.runs_dir is not None else "ranking"
+        threads = self.workers if len(layout.languages) > 1 else 1
         with tqdm(total=sum(len(layout.qids[x]) for x in layout.languages), desc=desc, unit="query",
-                  disable=not self.show_progress) as bar:
+                  disable=not self.show_progress) as bar, _blas_threads(1 if threads > 1 else None):
             def task(x: str) -> tuple[str, dict[str, Any]]:
                 return x, self._language(x, score, bar.update)
 
-            if self.workers > 1 and len(layout.languages) > 1:
-                with ThreadPoolExecutor(self.workers) as pool:
+            if threads > 1:
+                with ThreadPoolExecutor(threads) as pool:
                     results = dict(pool.map(task, layout.languages))
             else:
                 results = dict(task(x) for x in layout.languages)
@@ -729,11 +620,13 @@ def evaluate_scores(qa: ParallelQA, score: ScoreFn, *, runs_dir: str | Path | No
         tag (str, default "hybrid-plugin"): run tag.
         run_min_score (float, optional): leave hits scoring at most this out of the runs (BM25: 0 = unmatched).
         show_progress (bool, default False): a tqdm bar over queries.
-        workers (int, optional): threads ranking query languages at once (default: CPU count, at most 4).
+        workers (int, optional): threads ranking query languages at once (default: one more than the CPU count, as run writing
+            waits on the disk; at most 4).
     """
-    evaluation = _Evaluation(qa, depth=depth, runs_dir=None if runs_dir is None else Path(runs_dir), tag=tag,
-                             run_min_score=run_min_score, show_progress=show_progress, workers=workers)
-    return evaluation.run(score)
+    with _gc_paused():
+        evaluation = _Evaluation(qa, depth=depth, runs_dir=None if runs_dir is None else Path(runs_dir), tag=tag,
+                                 run_min_score=run_min_score, show_progress=show_progress, workers=workers)
+        return evaluation.run(score)
 
 
 def _embedding_scorer(qa: ParallelQA, encoded: EncodedQA) -> ScoreFn:
@@ -972,7 +865,7 @@ def evaluate(
         overwrite (bool, default False): replace results already in ``out``.
         device (str, optional): torch device for a model loaded here.
         show_progress (bool, default True): progress bars.
-        workers (int, optional): threads for ranking and writing runs (default: CPU count, at most 4).
+        workers (int, optional): threads for ranking and writing runs (default: CPU count + 1, at most 4).
         verify_runs (bool, default False): re-read every run file with stock ir_measures and check it.
         per_query (bool, default True): keep per-query APs in the results (for significance tests).
         load_seconds (float, optional): time the caller spent loading ``qa`` (added to the timings and total).

@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default=None, help="torch device (default: sentence-transformers' choice)")
     parser.add_argument("--no-cache", action="store_true", help="encode everything again (no embedding cache)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="threads ranking query languages and writing runs (default: CPU count, at most 4)")
+                        help="threads ranking query languages and writing runs (default: CPU count + 1, at most 4)")
     parser.add_argument("--verify-runs", action="store_true",
                         help="re-read every run file with stock ir_measures and check its measures (slow)")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")

@@ -1,0 +1,84 @@
+"""hybrid_plugin.trec_runs: the run writer (page-cache bypass or not, the bytes are the same), its atomicity, and
+the line renderer against Python's own formatting."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hybrid_plugin.trec_runs import RunFileWriter, quantize_scores, write_trec_run
+
+_PAGE = 4096
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.integers(min_value=0, max_value=3 * _PAGE + 17), max_size=12),
+       pages=st.integers(min_value=1, max_value=3), direct=st.booleans())
+def test_the_file_holds_exactly_what_was_written(tmp_path, pieces, pages, direct):
+    """Pieces that straddle the aligned buffer, end on a block boundary or leave an unaligned tail."""
+    rng = np.random.default_rng(len(pieces))
+    chunks = [rng.integers(0, 256, size=n, dtype=np.uint8).tobytes() for n in pieces]
+    path = tmp_path / f"out-{pages}-{direct}.bin"
+    with RunFileWriter(path, direct=direct, buffer_bytes=pages * _PAGE) as out:
+        for chunk in chunks:
+            out.write(memoryview(chunk))
+    assert path.read_bytes() == b"".join(chunks)
+    assert out.bytes_written == sum(pieces)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_file_appears_only_when_closed_and_an_error_leaves_nothing(tmp_path):
+    path = tmp_path / "runs" / "en-de.txt"
+    writer = RunFileWriter(path, buffer_bytes=_PAGE)
+    writer.write(b"x" * (2 * _PAGE + 5))
+    assert not path.exists() and writer.partial.exists()
+    assert writer.close() == path and path.stat().st_size == 2 * _PAGE + 5
+    with pytest.raises(ValueError, match="already closed"):
+        writer.close()
+
+    path.write_text("the previous run\n")
+    with pytest.raises(RuntimeError, match="rendering failed"), RunFileWriter(path, buffer_bytes=_PAGE) as out:
+        out.write(b"y" * (3 * _PAGE))
+        raise RuntimeError("rendering failed")
+    assert path.read_text() == "the previous run\n"  # untouched, and no partial file left beside it
+    assert sorted(p.name for p in path.parent.iterdir()) == ["en-de.txt"]
+
+
+def test_a_file_system_without_direct_io_gets_buffered_writes(tmp_path):
+    """Where O_DIRECT exists it is used for a local file; either way the mode matches the umask like open()."""
+    writer = RunFileWriter(tmp_path / "run.txt")
+    assert writer.direct == hasattr(os, "O_DIRECT")
+    writer.write(b"q1 Q0 d1 1 0.500000 Faiss\n")
+    path = writer.close()
+    reference = tmp_path / "reference.txt"
+    reference.write_bytes(b"")
+    assert path.stat().st_mode == reference.stat().st_mode
+    with pytest.raises(ValueError, match="multiple of 4096"):
+        RunFileWriter(tmp_path / "bad.txt", buffer_bytes=1000)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_rendered_lines_equal_python_formatting(tmp_path, data):
+    n = data.draw(st.integers(1, 5))
+    k = data.draw(st.integers(1, 30))
+    docids = data.draw(st.lists(st.from_regex(r"[a-z0-9][a-z0-9\-]{0,20}", fullmatch=True), min_size=k,
+                                 max_size=40, unique=True))
+    qids = data.draw(st.lists(st.from_regex(r"[A-Za-z0-9_]{1,40}", fullmatch=True), min_size=n, max_size=n))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    docs = np.stack([rng.permutation(len(docids))[:k] for _ in range(n)])
+    scale = data.draw(st.sampled_from([1.0, 30.0, 1e4]))
+    raw = (rng.standard_normal((n, k)) * scale).astype(np.float32)
+    if data.draw(st.booleans()):
+        raw = np.abs(raw) % 1.0  # every score 0.xxxxxx: the common case has its own path
+    scores = quantize_scores(raw)
+    tag = data.draw(st.from_regex(r"[A-Za-z0-9_.\-]{1,30}", fullmatch=True))
+    lengths = rng.integers(0, k + 1, size=n)
+    path = write_trec_run(tmp_path / "run.txt", qids, docs, scores, docids, tag=tag, lengths=lengths)
+    expected = "".join(f"{qids[i]} Q0 {docids[docs[i, r]]} {r + 1} {scores[i, r] / 1e6:.6f} {tag}\n"
+                       for i in range(n) for r in range(int(lengths[i])))
+    assert path.read_text() == expected
