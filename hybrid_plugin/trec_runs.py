@@ -1,7 +1,7 @@
 """TREC run files: the score format, a fast line renderer and a writer for multi-gigabyte runs.
 
 A full XQuAD-R evaluation writes 132 runs at depth 1000 (157 M lines, 8.6 GB). Lines are rendered with numpy
-(byte tables gathered into fixed-width rows, padding dropped), byte-for-byte what Pyserini's writer prints:
+(byte tables gathered as 8-byte lanes into fixed-width rows, padding dropped), byte-for-byte what Pyserini's writer prints:
 ``f"{qid} Q0 {docid} {rank} {score:.6f} {tag}"``. The files are written past the page cache where the file
 system allows it (``O_DIRECT``): copying gigabytes of write-once output into the cache costs more CPU than
 rendering it and evicts what the cache held.
@@ -59,26 +59,42 @@ def _byte_table(strings: Sequence[str]) -> np.ndarray:
     return table
 
 
-_DIGITS6: np.ndarray | None = None
+def _lane_table(strings: Sequence[str]) -> np.ndarray:
+    """Strings as rows of 8-byte lanes: a NUL-padded ``(n, lanes)`` uint64 matrix."""
+    table = _byte_table(strings)
+    padded = np.zeros((table.shape[0], -(-table.shape[1] // 8) * 8), dtype=np.uint8)
+    padded[:, :table.shape[1]] = table
+    return padded.view(np.uint64)
 
 
-def _digits6() -> np.ndarray:
-    """The six decimal digits of 0 ... 999999 as a (10^6, 6) uint8 table (6 MB, built once)."""
-    global _DIGITS6
-    if _DIGITS6 is None:
+def _lanes(table: np.ndarray) -> list[np.ndarray]:
+    """The columns of a lane table, each contiguous (a gather through one is a plain uint64 take)."""
+    return [np.ascontiguousarray(table[:, j]) for j in range(table.shape[1])]
+
+
+_SCORE_LANES: dict[bytes, np.ndarray] = {}
+
+
+def _score_lanes(prefix: bytes) -> np.ndarray:
+    """``prefix`` and the six decimals of each of 0 ... 999999 as one 8-byte lane (``b"0.000042"`` for the prefix
+    ``b"0."``, ``b"000042\0\0"`` for none; 8 MB, built once per prefix)."""
+    table = _SCORE_LANES.get(prefix)
+    if table is None:
         values = np.arange(_SCALE, dtype=np.int64)
-        table = np.empty((_SCALE, SCORE_DECIMALS), dtype=np.uint8)
+        rows = np.zeros((_SCALE, 8), dtype=np.uint8)
+        rows[:, :len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
         for j in range(SCORE_DECIMALS):
-            table[:, j] = ord("0") + (values // 10 ** (SCORE_DECIMALS - 1 - j)) % 10
-        _DIGITS6 = table
-    return _DIGITS6
+            rows[:, len(prefix) + j] = ord("0") + (values // 10 ** (SCORE_DECIMALS - 1 - j)) % 10
+        table = _SCORE_LANES.setdefault(prefix, rows.view(np.uint64).ravel())
+    return table
 
 
 class _RunRenderer:
-    """Renders TREC run lines ``qid Q0 docid rank score tag`` with numpy (about 10x faster than f-strings).
+    """Renders TREC run lines ``qid Q0 docid rank score tag`` with numpy (about 15x faster than f-strings).
 
-    Each line is assembled as a fixed-width row of NUL-padded fields and the NULs are dropped afterwards, so
-    the bytes are exactly ``f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\\n"``.
+    Each line is assembled as a row of 8-byte lanes, its fields NUL-padded to whole lanes (so every gather is a
+    uint64 take), and the NULs are dropped afterwards: the bytes are exactly
+    ``f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\n"``.
 
     Args:
         docids: the document ids (indexed by the ``docs`` arrays given to :meth:`render`).
@@ -89,14 +105,15 @@ class _RunRenderer:
     def __init__(self, docids: Sequence[str], tag: str, depth: int) -> None:
         if not tag or any(ch.isspace() for ch in tag):
             raise UsageError(f"a run tag must be non-empty without whitespace but got {tag!r}")
-        self.docs = _byte_table([f"{d} " for d in docids])
+        self.docs = _lanes(_lane_table([f"{d} " for d in docids]))
         self.depth = max(depth, 1)
-        self.ranks = _byte_table([f"{r} " for r in range(1, self.depth + 1)])
-        self.suffix = np.frombuffer(f" {tag}\n".encode(), dtype=np.uint8)
+        self.ranks = _lane_table([f"{r} " for r in range(1, self.depth + 1)])
+        self.suffix = _lane_table([f" {tag}\n"])[0]
 
     def render(self, qids: Sequence[str], docs: np.ndarray, scores: np.ndarray,
-               lengths: np.ndarray | None = None, lines_per_block: int = 1 << 15) -> Iterator[memoryview]:
-        """Yield the run's bytes (buffers, to be written in order) for ``(n, k)`` arrays of docs (best first) and quantised scores.
+               lengths: np.ndarray | None = None, lines_per_block: int = 1 << 13) -> Iterator[memoryview]:
+        """Yield the run's bytes (buffers, to be written in order) for ``(n, k)`` arrays of docs (best first) and
+        quantised scores.
 
         Args:
             qids: one query id per row.
@@ -109,38 +126,41 @@ class _RunRenderer:
             raise ValueError(f"{k} hits per query but the renderer was made for {self.depth}")
         if not n or not k:
             return
-        queries = _byte_table([f"{q} Q0 " for q in qids])
+        queries = _lane_table([f"{q} Q0 " for q in qids])
         whole_max = int(np.max(np.abs(scores))) // _SCALE
-        ints = _byte_table([f"-{i}." for i in range(whole_max + 1)] + [f"{i}." for i in range(whole_max + 1)])
-        constant_int = whole_max == 0 and int(scores.min()) >= 0  # every score is 0.xxxxxx
-        digits = _digits6()
-        widths = (queries.shape[1], self.docs.shape[1], self.ranks.shape[1], ints.shape[1], SCORE_DECIMALS,
-                  len(self.suffix))
-        cols = np.cumsum((0, *widths)).tolist()
+        unit = whole_max == 0 and int(scores.min()) >= 0  # every score is 0.xxxxxx: one lane, b"0." and 6 digits
+        ints = [] if unit else _lanes(_lane_table([f"-{i}." for i in range(whole_max + 1)]
+                                                  + [f"{i}." for i in range(whole_max + 1)]))
+        digits = _score_lanes(b"0." if unit else b"")
+        widths = (queries.shape[1], len(self.docs), self.ranks.shape[1], len(ints) + 1, len(self.suffix))
+        q, d, r, s, t = np.cumsum((0, *widths[:-1])).tolist()
         rows = max(1, lines_per_block // k)
-        buffer = np.empty((min(rows, n), k, cols[-1]), dtype=np.uint8)
-        ranks = self.ranks[:k]
+        buffer = np.empty((min(rows, n), k, sum(widths)), dtype=np.uint64)
+        ranks = self.ranks[None, :k, :]
         for start in range(0, n, rows):
             end = min(n, start + rows)
             block = buffer[:end - start]
             part = scores[start:end]
-            block[:, :, cols[0]:cols[1]] = queries[start:end, None, :]
-            block[:, :, cols[1]:cols[2]] = self.docs[docs[start:end]]
-            block[:, :, cols[2]:cols[3]] = ranks[None, :, :]
-            if constant_int:
-                block[:, :, cols[3]:cols[4]] = ints[whole_max + 1]
-                block[:, :, cols[4]:cols[5]] = digits[part]
+            hits = docs[start:end]
+            block[:, :, q:d] = queries[start:end, None, :]
+            for j, lane in enumerate(self.docs):
+                block[:, :, d + j] = lane[hits]
+            block[:, :, r:s] = ranks
+            if unit:
+                block[:, :, s] = digits[part]
             else:
                 magnitude = np.abs(part)
                 whole = magnitude // _SCALE
-                block[:, :, cols[3]:cols[4]] = ints[np.where(part < 0, whole, whole + whole_max + 1)]
-                block[:, :, cols[4]:cols[5]] = digits[magnitude - whole * _SCALE]
-            block[:, :, cols[5]:] = self.suffix
+                signed = np.where(part < 0, whole, whole + whole_max + 1)
+                for j, lane in enumerate(ints):
+                    block[:, :, s + j] = lane[signed]
+                block[:, :, t - 1] = digits[magnitude - whole * _SCALE]
+            block[:, :, t:] = self.suffix
             if lengths is not None:
                 for i, length in enumerate(np.asarray(lengths[start:end]).tolist()):
                     if length < k:
                         block[i, length:, :] = 0
-            flat = block.reshape(-1)
+            flat = block.view(np.uint8).reshape(-1)
             yield memoryview(flat[flat != 0])
 
 
