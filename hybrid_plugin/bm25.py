@@ -33,6 +33,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,6 @@ from hybrid_plugin.evaluation import (
     check_output_folder,
     evaluate_scores,
     verify_run_files,
-    write_results,
 )
 
 __all__ = ["ANSERINI_LANGUAGES", "BM25_NAME", "analyzer_of", "build_lucene_index", "evaluate_bm25", "usable_analyzer"]
@@ -229,12 +229,11 @@ def evaluate_bm25(
     if out_path is not None:
         check_output_folder(out_path, overwrite)
     threads = threads or os.cpu_count() or 1
-    staging = _Staging(out_path) if out_path is not None else None
-    scratch = None if staging is not None else Path(tempfile.mkdtemp(prefix="hybrid-plugin-bm25-"))
     timings: dict[str, float] = {}
-    try:
-        root = staging.root if staging is not None else scratch
-        assert root is not None
+    with ExitStack() as stack:
+        staging = stack.enter_context(_Staging.maybe(out_path))
+        root = staging.root if staging is not None else Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="hybrid-plugin-bm25-", ignore_cleanup_errors=True)))
         t0 = time.perf_counter()
         indexes = {}
         for lang in qa.languages:
@@ -262,13 +261,6 @@ def evaluate_bm25(
                       "unmatched": "not retrieved: precision 0 in AP, the mean rank of the unretrieved "
                                    "candidates in the bias; not in the runs"},
             files=files, timings=timings, per_query=per_query)
-        if staging is not None and out_path is not None:
-            staging.commit()
-            staging = None
-            write_results(results, out_path)
-    finally:
         if staging is not None:
-            staging.discard()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+            staging.publish(results)
     return results

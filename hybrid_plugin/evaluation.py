@@ -776,8 +776,24 @@ class _Staging:
                 os.replace(child, final)
         self.discard()
 
+    def publish(self, results: Mapping[str, Any]) -> None:
+        """Move the staged folders into place, then write the results files beside them."""
+        self.commit()
+        write_results(results, self.out)
+
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+    @classmethod
+    @contextmanager
+    def maybe(cls, out: Path | None) -> Iterator[_Staging | None]:
+        """A staging folder inside ``out`` (None: no outputs), discarded on the way out unless published."""
+        staging = cls(out) if out is not None else None
+        try:
+            yield staging
+        finally:
+            if staging is not None:
+                staging.discard()
 
 
 def _write_qrels(folder: Path, qa: ParallelQA) -> None:
@@ -915,8 +931,7 @@ def evaluate(
                                  show_progress=show_progress)
     timings["encode"] = encoded.stats.seconds
 
-    staging = _Staging(out_path) if out_path is not None else None
-    try:
+    with _Staging.maybe(out_path) as staging:
         runs_dir = staging.path("runs") if staging is not None else None
         files: dict[str, Any] = {"embeddings": encoded.stats.cache_folder}
         if staging is not None:
@@ -950,13 +965,8 @@ def evaluate(
                       "model's embeddings (cosine for normalised ones)", "tie_break": "docid descending (trec_eval)",
                       "batch_size": batch_size, "run_tag": run_tag},
             files=files, timings=timings, encoding=encoded.stats.as_dict(), per_query=per_query)
-        if staging is not None and out_path is not None:
-            staging.commit()
-            staging = None
-            write_results(results, out_path)
-    finally:
         if staging is not None:
-            staging.discard()
+            staging.publish(results)
     return results
 
 

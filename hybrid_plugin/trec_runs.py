@@ -36,6 +36,7 @@ SCORE_DECIMALS = 6
 """Decimals of a score in a run file (what Pyserini writes); the ranking is by scores rounded to these."""
 
 _SCALE = 10**SCORE_DECIMALS
+_REFUSED = {errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}  # how file systems say no to O_DIRECT
 
 
 def quantize_scores(scores: np.ndarray) -> np.ndarray:
@@ -232,7 +233,7 @@ class RunFileWriter:
                 self._fd = os.open(self.partial, flags | os.O_DIRECT, 0o666)
                 self.direct = True
             except OSError as exc:
-                if exc.errno != errno.EINVAL:
+                if exc.errno not in _REFUSED:
                     raise
         if self._fd < 0:
             self._fd = os.open(self.partial, flags, 0o666)
@@ -264,7 +265,7 @@ class RunFileWriter:
             try:
                 written = os.write(self._fd, data)
             except OSError as exc:
-                if exc.errno != errno.EINVAL:
+                if exc.errno not in _REFUSED:
                     raise
                 written = 0
             self.bytes_written += written

@@ -82,3 +82,27 @@ def test_rendered_lines_equal_python_formatting(tmp_path, data):
     expected = "".join(f"{qids[i]} Q0 {docids[docs[i, r]]} {r + 1} {scores[i, r] / 1e6:.6f} {tag}\n"
                        for i in range(n) for r in range(int(lengths[i])))
     assert path.read_text() == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="no O_DIRECT on this platform")
+def test_a_refused_direct_write_goes_on_buffered(tmp_path, monkeypatch):
+    """Some file systems open with O_DIRECT and refuse the writes (EINVAL): the writer drops O_DIRECT and goes
+    on from where it was. (No such file system here, so the refusal is played by a wrapper around os.write.)"""
+    import errno
+    import fcntl
+
+    real_write = os.write
+
+    def refusing_write(fd, data):
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)
+
+    monkeypatch.setattr("hybrid_plugin.trec_runs.os.write", refusing_write)
+    chunks = [bytes([i % 251]) * (_PAGE + 123 * i) for i in range(6)]
+    with RunFileWriter(tmp_path / "run.txt", buffer_bytes=2 * _PAGE) as out:
+        assert out.direct
+        for chunk in chunks:
+            out.write(chunk)
+    assert not out.direct
+    assert (tmp_path / "run.txt").read_bytes() == b"".join(chunks)
