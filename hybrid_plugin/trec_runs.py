@@ -201,7 +201,8 @@ class RunFileWriter:
     bypassing the page cache where the file system allows it.
 
     With ``direct=True`` (default) the bytes are gathered in a page-aligned buffer and written with
-    ``O_DIRECT`` in whole blocks; the last partial block is written normally. Where ``O_DIRECT`` is missing
+    ``O_DIRECT`` in whole blocks; the last partial block, and a file smaller than the buffer, are written
+    normally. Where ``O_DIRECT`` is missing
     (macOS) or refused (tmpfs, some network file systems), it falls back to ordinary buffered writes. The
     file's bytes are the same either way.
 
@@ -296,6 +297,8 @@ class RunFileWriter:
         if self._fd < 0:
             raise ValueError(f"{self.path} is already closed")
         try:
+            if self.direct and not self.bytes_written:
+                self._buffered()  # a file smaller than the buffer: not worth a synchronous direct write
             if self._used:
                 whole = self._used - self._used % self._ALIGN
                 if whole:

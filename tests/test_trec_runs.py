@@ -48,15 +48,22 @@ def test_the_file_appears_only_when_closed_and_an_error_leaves_nothing(tmp_path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["en-de.txt"]
 
 
-def test_a_file_system_without_direct_io_gets_buffered_writes(tmp_path):
-    """Where O_DIRECT exists it is used for a local file; either way the mode matches the umask like open()."""
-    writer = RunFileWriter(tmp_path / "run.txt")
-    assert writer.direct == hasattr(os, "O_DIRECT")
-    writer.write(b"q1 Q0 d1 1 0.500000 Faiss\n")
-    path = writer.close()
+def test_direct_writes_for_large_files_only_and_the_mode_follows_the_umask(tmp_path):
+    """O_DIRECT (where it exists) for the whole blocks of a file larger than the buffer; a small file is written
+    normally at close. Either way the file's mode is what open() would give."""
+    small = RunFileWriter(tmp_path / "small.txt", buffer_bytes=_PAGE)
+    assert small.direct == hasattr(os, "O_DIRECT")
+    small.write(b"q1 Q0 d1 1 0.500000 Faiss\n")
+    path = small.close()
+    assert not small.direct and path.read_bytes() == b"q1 Q0 d1 1 0.500000 Faiss\n"
     reference = tmp_path / "reference.txt"
     reference.write_bytes(b"")
     assert path.stat().st_mode == reference.stat().st_mode
+
+    large = RunFileWriter(tmp_path / "large.txt", buffer_bytes=_PAGE)
+    large.write(b"z" * (3 * _PAGE + 10))
+    assert large.bytes_written == 3 * _PAGE and large.direct == hasattr(os, "O_DIRECT")
+    assert large.close().read_bytes() == b"z" * (3 * _PAGE + 10)
     with pytest.raises(ValueError, match="multiple of 4096"):
         RunFileWriter(tmp_path / "bad.txt", buffer_bytes=1000)
 
