@@ -3,9 +3,10 @@
 The same base model is trained with α = 1 (X-X), α = 0 (X-Y) and α = 0.5 (hybrid) -- or any list of α -- on one
 collection and evaluated on the other (train MLQA-R → evaluate XQuAD-R, train XQuAD-R → evaluate MLQA-R: the two
 share no text), next to the untuned base model. Every finished step is kept on disk and skipped when the study
-is run again, so an interrupted run continues where it stopped::
+is run again, so an interrupted run continues where it stopped, and a rerun with more ``--seeds`` or more
+``--alphas`` extends a finished study (seed by seed) instead of starting again::
 
-    OUT/plan.json                                   the settings (a rerun must match them)
+    OUT/plan.json                                   the settings (a rerun must match them, or add seeds / α)
     OUT/models/<train>/<config>/seed<k>/            trained sentence-transformers models (+ training.json)
     OUT/encoders/<train>/<config>-seed<k>/          the same, exported for Pyserini (+ pyserini.json)
     OUT/eval/<eval>/<config>/seed<k>/               results.json, results.md, pairs.png, runs/, indexes/
@@ -213,12 +214,27 @@ class _Condition:
 
 
 def _conditions(settings: ReproduceSettings) -> list[_Condition]:
+    """Base rows first, then seed by seed (an interrupted multi-seed study has whole seeds finished)."""
     conditions = [_Condition(None, e, None, 0) for e in dict.fromkeys(e for _, e in settings.directions)]
-    for train_set, eval_set in settings.directions:
-        for alpha in settings.alphas:
-            for seed in range(settings.seeds):
+    for seed in range(settings.seeds):
+        for train_set, eval_set in settings.directions:
+            for alpha in settings.alphas:
                 conditions.append(_Condition(train_set, eval_set, alpha, seed))
     return conditions
+
+
+_EXTENSIBLE = {"seeds", "alphas"}
+
+
+def _extends(old: dict[str, Any], plan: dict[str, Any]) -> bool:
+    """Whether ``plan`` is ``old`` with more seeds and / or more α (every finished condition stays valid)."""
+    diff = {k for k in set(old) | set(plan) if old.get(k) != plan.get(k)}
+    if not diff or not diff <= _EXTENSIBLE:
+        return False
+    try:
+        return int(plan["seeds"]) >= int(old["seeds"]) and set(map(float, old["alphas"])) <= set(plan["alphas"])
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _check_plan(settings: ReproduceSettings) -> None:
@@ -229,12 +245,15 @@ def _check_plan(settings: ReproduceSettings) -> None:
             old = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             raise DataError("malformed JSON (not written by hybrid-plugin reproduce?)", path) from None
-        if old != plan:
+        if old == plan:
+            logger.info("resuming the study in %s", settings.out)
+            return
+        if not _extends(old, plan):
             diff = sorted(k for k in set(old) | set(plan) if old.get(k) != plan.get(k))
             raise UsageError(f"{settings.out} holds a study with other settings ({', '.join(diff)}); resume it with "
-                             "the same options or choose another --out")
-        logger.info("resuming the study in %s", settings.out)
-        return
+                             "the same options (or more --seeds / --alphas) or choose another --out")
+        logger.info("extending the study in %s to %d seed(s) and alphas %s", settings.out, plan["seeds"],
+                    ",".join(f"{a:g}" for a in plan["alphas"]))
     from hybrid_plugin.pyserini_io import atomic_write
 
     with atomic_write(path) as handle:
@@ -371,7 +390,7 @@ def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], N
     summary = _summarise(settings, all_results, dataset)
     summary["seconds"] = round(time.time() - started, 1)
     _write_reports(settings, all_results, summary)
-    _publish(settings)
+    _publish(settings, finished=True)
     return summary
 
 
@@ -381,12 +400,14 @@ PUBLISHED = ("plan.json", "summary.json", "summary.md", "leaderboard.md", "leade
              "models/*/*/*/training.json")
 
 
-def _publish(settings: ReproduceSettings) -> None:
-    """Copy the study's small outputs to ``settings.publish`` (see :class:`ReproduceSettings`)."""
+def _publish(settings: ReproduceSettings, *, finished: bool = False) -> None:
+    """Copy the study's small outputs to ``settings.publish`` (see :class:`ReproduceSettings`): each condition's
+    results as they come, the plan only with the summary it belongs to (an extended study's published folder
+    keeps the old plan beside the old summary until the new summary exists)."""
     if settings.publish is None:
         return
     target = Path(settings.publish)
-    for pattern in PUBLISHED:
+    for pattern in PUBLISHED if finished else [p for p in PUBLISHED if p != "plan.json"]:
         for path in settings.out.glob(pattern):
             dest = target / path.relative_to(settings.out)
             if dest.exists() and dest.stat().st_mtime >= path.stat().st_mtime:

@@ -70,6 +70,25 @@ def test_resume_refuses_other_settings(tmp_path):
         _check_plan(ReproduceSettings(out=tmp_path, max_steps=6))
 
 
+def test_more_seeds_or_alphas_extend_a_study_seed_by_seed(tmp_path):
+    """A finished one-seed study grows to three seeds and one more α without redoing what it holds; fewer seeds,
+    a dropped α, or more seeds together with another setting are refused."""
+    from hybrid_plugin.reproduce import _check_plan, _conditions
+
+    _check_plan(ReproduceSettings(out=tmp_path, max_steps=5))
+    grown = ReproduceSettings(out=tmp_path, max_steps=5, seeds=3, alphas=(1.0, 0.0, 0.5, 0.25))
+    _check_plan(grown)
+    assert json.loads((tmp_path / "plan.json").read_text()) == grown.plan()
+    for smaller in (dict(seeds=2, alphas=(1.0, 0.0, 0.5, 0.25)), dict(seeds=3, alphas=(1.0, 0.0, 0.5)),
+                    dict(seeds=4, alphas=(1.0, 0.0, 0.5, 0.25), max_steps=6)):
+        with pytest.raises(UsageError, match="other settings"):
+            _check_plan(ReproduceSettings(out=tmp_path, **{"max_steps": 5, **smaller}))
+    order = [(c.seed, c.train_set, c.alpha) for c in _conditions(grown) if c.train_set is not None]
+    assert [seed for seed, _, _ in order] == sorted(seed for seed, _, _ in order)  # whole seeds first
+    assert order[:4] == [(0, "mlqa-r", a) for a in (1.0, 0.0, 0.5, 0.25)]
+    assert len(order) == 3 * len(grown.directions) * 4 and len(set(order)) == len(order)
+
+
 @pytest.mark.slow
 @pytest.mark.java
 def test_tiny_study_resumes_and_its_record_reproduces(tmp_path, shared_data, default_model_path):

@@ -74,7 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alphas", type=_alphas, default=(1.0, 0.0, 0.5), metavar="A,A,...",
                         help="alpha values to train (1 = X-X, 0 = X-Y; default: 1,0,0.5); more than two also plot "
                              "mono / cross / multi against alpha")
-    parser.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per configuration (default: 1)")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N",
+                        help="seeds per configuration (default: 1); more seeds (or more --alphas) than a finished "
+                             "study in --out extend it")
     parser.add_argument("--max-steps", type=int, metavar="N", help="training steps per model (preset's default)")
     parser.add_argument("--batch-size", type=int, metavar="N", help="pairs per batch (preset's default)")
     parser.add_argument("--eval-limit", type=int, metavar="N", help="evaluate on the first N items only")
