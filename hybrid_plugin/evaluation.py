@@ -620,8 +620,8 @@ def evaluate_scores(qa: ParallelQA, score: ScoreFn, *, runs_dir: str | Path | No
         tag (str, default "hybrid-plugin"): run tag.
         run_min_score (float, optional): leave hits scoring at most this out of the runs (BM25: 0 = unmatched).
         show_progress (bool, default False): a tqdm bar over queries.
-        workers (int, optional): threads ranking query languages at once (default: one more than the CPU count, as run writing
-            waits on the disk; at most 4).
+        workers (int, optional): threads ranking query languages at once (default: one more than the CPU
+            count, as run writing waits on the disk; at most 4).
     """
     with _gc_paused():
         evaluation = _Evaluation(qa, depth=depth, runs_dir=None if runs_dir is None else Path(runs_dir), tag=tag,

@@ -1,10 +1,10 @@
 """TREC run files: the score format, a fast line renderer and a writer for multi-gigabyte runs.
 
 A full XQuAD-R evaluation writes 132 runs at depth 1000 (157 M lines, 8.6 GB). Lines are rendered with numpy
-(byte tables gathered as 8-byte lanes into fixed-width rows, padding dropped), byte-for-byte what Pyserini's writer prints:
-``f"{qid} Q0 {docid} {rank} {score:.6f} {tag}"``. The files are written past the page cache where the file
-system allows it (``O_DIRECT``): copying gigabytes of write-once output into the cache costs more CPU than
-rendering it and evicts what the cache held.
+(byte tables gathered as 8-byte lanes into fixed-width rows, padding dropped), byte-for-byte what Pyserini's
+writer prints: ``f"{qid} Q0 {docid} {rank} {score:.6f} {tag}"``. The files are written past the page cache
+where the file system allows it (``O_DIRECT``): copying gigabytes of write-once output into the cache costs more
+CPU than rendering it and evicts what the cache held.
 
 Example::
 
@@ -47,7 +47,6 @@ def quantize_scores(scores: np.ndarray) -> np.ndarray:
     out = np.multiply(scores, _SCALE, dtype=np.float64)
     np.rint(out, out=out)
     return out.astype(np.int64)
-
 
 
 def _byte_table(strings: Sequence[str]) -> np.ndarray:
