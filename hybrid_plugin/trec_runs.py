@@ -201,9 +201,8 @@ class RunFileWriter:
 
     With ``direct=True`` (default) the bytes are gathered in a page-aligned buffer and written with
     ``O_DIRECT`` in whole blocks; the last partial block, and a file smaller than the buffer, are written
-    normally. Where ``O_DIRECT`` is missing
-    (macOS) or refused (tmpfs, some network file systems), it falls back to ordinary buffered writes. The
-    file's bytes are the same either way.
+    normally. Where ``O_DIRECT`` is missing (macOS) or refused (some file systems), it falls back to ordinary
+    buffered writes. The file's bytes are the same either way.
 
     Args:
         path: the file to write.
@@ -273,7 +272,6 @@ class RunFileWriter:
                 self._buffered()
             data = data[written:]
         self._write_all(data)
-        del data
         self._used -= count
         if self._used:  # only after a flush of the whole blocks at close
             self._buffer[:self._used] = self._buffer[count:count + self._used]
@@ -296,16 +294,14 @@ class RunFileWriter:
         if self._fd < 0:
             raise ValueError(f"{self.path} is already closed")
         try:
-            if self.direct and not self.bytes_written:
-                self._buffered()  # a file smaller than the buffer: not worth a synchronous direct write
+            # whole blocks still direct, unless the file never outgrew the buffer (not worth a synchronous
+            # direct write); the unaligned tail always buffered
+            if self.direct and self.bytes_written and self._used >= self._ALIGN:
+                self._flush(self._used - self._used % self._ALIGN)
+            if self.direct:
+                self._buffered()
             if self._used:
-                whole = self._used - self._used % self._ALIGN
-                if whole:
-                    self._flush(whole)
-                if self._used:
-                    if self.direct:
-                        self._buffered()
-                    self._flush(self._used)
+                self._flush(self._used)
         except BaseException:
             self.abort()
             raise
