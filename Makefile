@@ -2,6 +2,7 @@
 #   make reproduce   set everything up, then run the main job (hybrid-plugin reproduce --quick)
 #   make test        set everything up, then run the whole test suite
 PYTHON ?= python3
+TORCH_INDEX ?=
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -11,8 +12,10 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# the CPU build of torch first: any other torch request pulls a CUDA build of several GB
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	# torch first. On this project's machines the package index serves the CPU build of torch==2.13.0; on a stock
+	# Linux machine PyPI's torch is the CUDA build (several GB): pass TORCH_INDEX=https://download.pytorch.org/whl/cpu
+	# (or any index that serves the build you want), e.g. `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu`.
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 

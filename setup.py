@@ -1,10 +1,10 @@
 """One build step that pyproject.toml cannot express: ship ``hybrid_plugin_java.pth`` at the top of site-packages.
 
 The file registers, at interpreter start-up, a trigger that hands Pyserini's ``import jnius`` and
-``import pyserini.encode._openai`` to :mod:`hybrid_plugin.java`, so that the stock ``python -m pyserini...``
-commands find a Java 21+ runtime with nothing exported (see that module). The trigger imports nothing and
-defines one small class; ``HYBRID_PLUGIN_JAVA_HOOK=0`` switches it off. Everything else about the package is
-in pyproject.toml.
+``import pyserini.encode._openai`` to the import hook of :mod:`hybrid_plugin.pyserini.java`, so that the stock
+``python -m pyserini...`` commands find a Java 21+ runtime with nothing exported (see that module and
+:mod:`hybrid_plugin.pyserini.import_hook`). The trigger imports nothing and defines one small class;
+``HYBRID_PLUGIN_JAVA_HOOK=0`` switches it off. Everything else about the package is in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ PTH_NAME = "hybrid_plugin_java.pth"
 _TRIGGER = '''\
 import os, sys
 class HybridPluginJavaTrigger:
-    """hybrid_plugin_java.pth (hybrid-plugin): hands Pyserini's Java and OpenAI imports to hybrid_plugin.java."""
+    """hybrid_plugin_java.pth (hybrid-plugin): hands Pyserini's Java and OpenAI imports to hybrid-plugin's hook."""
     _hybrid_plugin_java_hook = True
     names = frozenset({"jnius", "jnius.jnius", "pyserini.encode._openai"})
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in self.names:
             return None
         try:
-            from hybrid_plugin.java import _HOOK
+            from hybrid_plugin.pyserini.java import _HOOK
         except ModuleNotFoundError as exc:
-            if exc.name not in ("hybrid_plugin", "hybrid_plugin.java"):
+            if exc.name not in ("hybrid_plugin", "hybrid_plugin.pyserini", "hybrid_plugin.pyserini.java"):
                 raise
             self.names = frozenset()  # the package is gone but this file was left behind
             return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from hybrid_plugin import load_parallel_qa
-from hybrid_plugin.evaluation import evaluate
+from hybrid_plugin.evaluation.pipeline import evaluate
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--model", default=None, help="model folder (default: the embedded multilingual-e5-small)")

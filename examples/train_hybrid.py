@@ -14,8 +14,9 @@ from sentence_transformers import SentenceTransformerTrainer, SentenceTransforme
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
 from hybrid_plugin import HybridBatchSampler, HybridTrainingCallback, MultilingualRetrievalEvaluator, load_parallel_qa
-from hybrid_plugin.models import load_model
-from hybrid_plugin.training import build_training_dataset, freeze_input_embeddings
+from hybrid_plugin.models.loading import load_model
+from hybrid_plugin.training.dataset import build_training_dataset
+from hybrid_plugin.training.trainer import freeze_input_embeddings
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--data", default=None, help="local copy of MLQA-R (default: download)")

@@ -6,29 +6,27 @@ Public names are imported lazily so that ``hybrid-plugin --help`` does not pay f
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hybrid_plugin.lazy import lazy_exports
+
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "HybridBatchSampler": "hybrid_plugin.sampler",
-    "HybridTrainingCallback": "hybrid_plugin.callback",
-    "ParallelQA": "hybrid_plugin.data",
-    "load_parallel_qa": "hybrid_plugin.data",
-    "MultilingualRetrievalEvaluator": "hybrid_plugin.evaluation",
+    "HybridBatchSampler": "hybrid_plugin.sampling.sampler",
+    "HybridTrainingCallback": "hybrid_plugin.sampling.callback",
+    "ParallelQA": "hybrid_plugin.data.collection",
+    "load_parallel_qa": "hybrid_plugin.data.loading",
+    "MultilingualRetrievalEvaluator": "hybrid_plugin.evaluation.evaluator",
+    "EvaluationResults": "hybrid_plugin.evaluation.results",
+    "evaluate": "hybrid_plugin.evaluation.pipeline",
+    "TrainingSettings": "hybrid_plugin.training.settings",
+    "train": "hybrid_plugin.training.trainer",
+    "export_model": "hybrid_plugin.pyserini.export",
+    "load_model": "hybrid_plugin.models.loading",
     "HybridPluginError": "hybrid_plugin.errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hybrid_plugin' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

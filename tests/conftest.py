@@ -25,14 +25,14 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def xquad(shared_data):
-    from hybrid_plugin.data import load_parallel_qa
+    from hybrid_plugin.data.loading import load_parallel_qa
 
     return load_parallel_qa("xquad-r", data=shared_data / "xquad-r")
 
 
 @pytest.fixture(scope="session")
 def mlqa(shared_data):
-    from hybrid_plugin.data import load_parallel_qa
+    from hybrid_plugin.data.loading import load_parallel_qa
 
     return load_parallel_qa("mlqa-r", data=shared_data / "mlqa-r")
 
@@ -40,7 +40,7 @@ def mlqa(shared_data):
 @pytest.fixture(scope="session")
 def default_model_path() -> str:
     """The embedded default model, built once into the user's cache (seconds when already there)."""
-    from hybrid_plugin.models import resolve_model
+    from hybrid_plugin.models.loading import resolve_model
 
     return resolve_model(None)
 
@@ -98,6 +98,12 @@ def build_tiny_model(folder: Path, *, texts: list[str] | None = None, pooling: s
 
 
 @pytest.fixture(scope="session")
+def tiny_model_builder():
+    """:func:`build_tiny_model` itself, for tests that build a tiny model of their own shape."""
+    return build_tiny_model
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny E5-style model (mean pooling, Normalize, E5 prompts, 40 tokens) over a fixed word list."""
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-e5")
@@ -107,7 +113,7 @@ def tiny_model(tmp_path_factory) -> Path:
 def tiny_xquad_model(tmp_path_factory, shared_data) -> Path:
     """A tiny E5-style model (64 tokens) whose WordPiece vocabulary is trained on XQuAD-R text in
     :data:`TINY_LANGUAGES`: enough for training steps to move the loss."""
-    from hybrid_plugin.data import load_parallel_qa
+    from hybrid_plugin.data.loading import load_parallel_qa
 
     qa = load_parallel_qa("xquad-r", data=shared_data / "xquad-r", languages=TINY_LANGUAGES)
     texts = [t for lang in qa.languages for t in list(qa.questions[lang].values())[:200]]

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="default: the embedded multilingual-e5-small")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--runs", choices=("default", "all", "none"), default="default",
+                        help="which TREC runs evaluate writes (default: the mono settings and the multilingual pools)")
     parser.add_argument("--scratch", default=None, help="where runs, indexes and the fresh cache go (default: tmp)")
     parser.add_argument("--record", default=None, help="write the benchmark record (JSON) here")
     parser.add_argument("--base-row", default=None, help="copy the cold run's results.json / results.md here")
@@ -55,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                         datefmt="%H:%M:%S")
     logging.getLogger("faiss").setLevel(logging.WARNING)
 
-    from hybrid_plugin.models import build_default_model, cache_dir
+    from hybrid_plugin.files import cache_dir
+    from hybrid_plugin.models import build_default_model
 
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="bench-evaluate-"))
     scratch.mkdir(parents=True, exist_ok=True)
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from hybrid_plugin.data import load_parallel_qa
     from hybrid_plugin.evaluation import evaluate
 
-    record: dict = {"dataset": args.dataset, "limit": args.limit, "batch_size": args.batch_size,
+    record: dict = {"dataset": args.dataset, "limit": args.limit, "batch_size": args.batch_size, "runs": args.runs,
                     "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "platform": platform.platform()},
                     "command": " ".join([Path(sys.executable).name, *sys.argv])}
     runs = {}
@@ -83,11 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         load = time.perf_counter() - started
         out = scratch / label
         results = evaluate(qa, args.model, out=out, batch_size=args.batch_size, limit=args.limit, overwrite=True,
-                           show_progress=False, load_seconds=load)
+                           runs=args.runs, show_progress=False, load_seconds=load)
         wall = time.perf_counter() - started
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         cpu = cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
-        enc = results["encoding"]
+        enc = results.encoding
         runs[label] = {
             "wall_s": round(wall, 1),
             "peak_rss_mib": round(cpu_after.ru_maxrss / 1024, 1),
@@ -98,18 +101,19 @@ def main(argv: list[str] | None = None) -> int:
             "distinct_texts": enc["distinct_texts"],
             "from_cache": enc["from_cache"],
             "encoded_per_distinct": enc["encoded_per_distinct"],
-            "encode_s": results["timings"]["encode"],
-            "outside_encoding_s": round(wall - results["timings"]["encode"], 1),
-            "outside_encoding_share": round((wall - results["timings"]["encode"]) / wall, 4),
+            "encode_s": results.timings["encode"],
+            "outside_encoding_s": round(wall - results.timings["encode"], 1),
+            "outside_encoding_share": round((wall - results.timings["encode"]) / wall, 4),
             # the same in CPU time (all threads of the process): less sensitive to other jobs on the machine
             "encode_cpu_s": enc["cpu_seconds"],
             "cpu_outside_encoding_share": round((cpu - enc["cpu_seconds"]) / cpu, 4) if cpu else None,
-            "timings": results["timings"],
+            "timings": results.timings,
             "run_files": len(list((out / "runs").glob("*.txt"))),
-            "run_bytes": _folder_bytes(out / "runs"),
+            "run_bytes": _folder_bytes(out / "runs") if (out / "runs").is_dir() else 0,
             "index_bytes": _folder_bytes(out / "indexes"),
-            "map": results["map"],
-            "bias": results["bias"],
+            "output_bytes": _folder_bytes(out),
+            "map": results.map,
+            "bias": results.bias,
         }
         print(json.dumps({label: runs[label]}, indent=1), flush=True)
         if label == "cold" and args.base_row:

@@ -28,7 +28,7 @@ import numpy as np
 
 
 def synthetic(num_items: int, num_languages: int, hard_negatives: bool):
-    from hybrid_plugin.sampler import PairMetadata
+    from hybrid_plugin.sampling import PairMetadata
 
     L = num_languages
     item = np.repeat(np.arange(num_items, dtype=np.int64), L * L)
@@ -42,7 +42,7 @@ def synthetic(num_items: int, num_languages: int, hard_negatives: bool):
 
 
 def plan_once(meta, *, batch_size: int, xy_mode: str, mixing: str, memory: bool) -> dict:
-    from hybrid_plugin.sampler import HybridBatchSampler, conflict_mask
+    from hybrid_plugin.sampling import HybridBatchSampler, conflict_mask
 
     gc.collect()
     if memory:
@@ -95,7 +95,7 @@ def part_one(sizes: list[int], languages: int) -> list[dict]:
 def part_two(data: Path, steps: int, batch_size: int, freeze: bool) -> dict:
     """Sampler cost per step vs a real step of the default model on XQuAD-R."""
     from hybrid_plugin.data import load_parallel_qa
-    from hybrid_plugin.sampler import HybridBatchSampler
+    from hybrid_plugin.sampling import HybridBatchSampler
     from hybrid_plugin.training import TrainingSettings, build_training_dataset, train
 
     qa = load_parallel_qa("xquad-r", data=data / "xquad-r")

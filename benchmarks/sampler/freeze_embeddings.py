@@ -35,10 +35,11 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from hybrid_plugin.data import load_parallel_qa
-    from hybrid_plugin.evaluation import MultilingualRetrievalEvaluator
-    from hybrid_plugin.models import load_model
-    from hybrid_plugin.training import TrainingSettings, train
+    from hybrid_plugin.data.loading import load_parallel_qa
+    from hybrid_plugin.evaluation.evaluator import MultilingualRetrievalEvaluator
+    from hybrid_plugin.models.loading import load_model
+    from hybrid_plugin.training.settings import TrainingSettings
+    from hybrid_plugin.training.trainer import train
 
     train_qa = load_parallel_qa("xquad-r", data=args.data / "xquad-r")
     eval_qa = load_parallel_qa("mlqa-r", data=args.data / "mlqa-r")

@@ -1,7 +1,14 @@
 """``hybrid-plugin`` command line: a thin shell over the library's functions.
 
-Each subcommand lives in its own module with ``register(subparsers)``; the module sets
-``func`` on its parser to a callable taking the parsed arguments.
+One module per subcommand (``prepare``, ``export``, ``evaluate``, ``train``, ``report``, ``reproduce``), each
+with ``register(subparsers)`` that sets ``func`` on its parser to a callable taking the parsed arguments;
+argument types and groups shared by several subcommands live in :mod:`hybrid_plugin.cli.arguments`.
+
+What the shell promises (``main``): a user's mistake or a fault of the machine (a missing file, a folder that
+cannot be written, a full disk, undecodable input) is one line on stderr and exit status 2, never a traceback;
+an interrupt (Ctrl-C or SIGTERM) unwinds every staging folder and exits with 130; anything else is a bug and
+keeps its traceback. Logging: warnings by default plus the plugin's own progress lines; ``-v`` shows the
+plugin's details and the libraries' INFO logs.
 """
 
 from __future__ import annotations
@@ -9,51 +16,87 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
 
+from hybrid_plugin import __version__
 from hybrid_plugin.errors import HybridPluginError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 SUBCOMMANDS = ("prepare", "export", "evaluate", "train", "report", "reproduce")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad option reported as one line (not the whole usage text) and exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"hybrid-plugin: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The parser with every subcommand registered."""
+    parser = _Parser(
         prog="hybrid-plugin",
         description="Train multilingual dense retrievers with hybrid batches and evaluate them with Pyserini.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="details: the plugin's debug messages and the libraries' logs")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"hybrid_plugin.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"hybrid_plugin.cli.{name}":
-                raise
-            continue  # subcommand not built yet
-        module.register(subparsers)
+        importlib.import_module(f"hybrid_plugin.cli.{name}").register(subparsers)
     return parser
 
 
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("hybrid_plugin").setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("faiss").setLevel(logging.WARNING)  # its loader logs every SIMD build it tries at INFO
+    if not verbose:
+        # the libraries' own chatter (model-card widget bars, INFO lines) stays out of the default output
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"input is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    if isinstance(exc, OSError):
+        where = ": ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+        reason = exc.strerror or str(exc)
+        return f"{where}: {reason}" if where else reason
+    return str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; return the exit status (0 done, 2 bad input or environment, 130 interrupted)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    # faiss's loader logs every SIMD build it tries (and fails to find) at INFO
-    logging.getLogger("faiss").setLevel(logging.WARNING)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option (already reported on one line)
+        return exc.code if isinstance(exc.code, int) else 2
+    _configure_logging(args.verbose)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM unwinds like Ctrl-C: staging removed
     try:
         args.func(args)
     except HybridPluginError as exc:
         print(f"hybrid-plugin: error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, UnicodeDecodeError) as exc:  # permissions, not a folder, no space left, undecodable input
+        print(f"hybrid-plugin: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("hybrid-plugin: interrupted", file=sys.stderr)
+        print("hybrid-plugin: interrupted; outputs are as they were before this run (or resumable)", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

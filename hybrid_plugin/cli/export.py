@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from hybrid_plugin.export import PYSERINI_JSON, export_model
+from hybrid_plugin.pyserini.export import PYSERINI_JSON, export_model
 
 
 def run(args: argparse.Namespace) -> None:
@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model", metavar="MODEL",
                         help='a sentence-transformers folder or hub id, or "default" for the default model')
     parser.add_argument("out", metavar="OUT", help="the folder to create")
-    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier export in OUT (a folder the plugin did not make is never replaced)")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip the embedding check (and Pyserini's JVM start, about 5 s)")
     parser.set_defaults(func=run)

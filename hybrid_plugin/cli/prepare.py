@@ -3,31 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
-from hybrid_plugin.data import load_parallel_qa
-from hybrid_plugin.pyserini_io import prepare
-
-logger = logging.getLogger(__name__)
-
-
-def add_dataset_arguments(parser: argparse.ArgumentParser, flag: str | None = None) -> None:
-    """The DATASET / --data / --languages / --limit arguments shared by several subcommands."""
-    if flag is None:
-        parser.add_argument("dataset", metavar="DATASET",
-                            help="xquad-r, mlqa-r, a LAReQA-style folder, a parallel .jsonl file or a prepared folder")
-    else:
-        parser.add_argument(flag, dest="dataset", metavar="DATASET", required=True,
-                            help="xquad-r, mlqa-r, a LAReQA-style folder, a parallel .jsonl file or a prepared folder")
-    parser.add_argument("--data", metavar="DIR", help="local copy of a named set's <lang>.json files (no download)")
-    parser.add_argument("--languages", metavar="L,L,...", type=lambda s: [x for x in s.split(",") if x],
-                        help="keep only these languages")
-    parser.add_argument("--limit", metavar="N", type=int, help="keep the first N question ids (quick checks)")
-
-
-def load_dataset_arguments(args: argparse.Namespace):
-    qa = load_parallel_qa(args.dataset, data=args.data, languages=args.languages)
-    return qa.limit(args.limit)
+from hybrid_plugin.cli.arguments import add_dataset_arguments, load_dataset_arguments
+from hybrid_plugin.pyserini.prepared import prepare
 
 
 def run(args: argparse.Namespace) -> None:

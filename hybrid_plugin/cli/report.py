@@ -6,8 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from hybrid_plugin.pyserini_io import atomic_write
-from hybrid_plugin.reporting import leaderboard, load_results
+from hybrid_plugin.analysis.leaderboard import leaderboard
+from hybrid_plugin.evaluation.results import load_results
+from hybrid_plugin.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +19,8 @@ def run(args: argparse.Namespace) -> None:
     board = leaderboard(results, include_paper=not args.no_paper)
     markdown, table = board.to_markdown(), board.to_csv()
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(20, "exists and is not a folder", str(out))
     with atomic_write(out / "leaderboard.md") as md, atomic_write(out / "leaderboard.csv") as csv_file:
         md.write(markdown)
         csv_file.write(table)

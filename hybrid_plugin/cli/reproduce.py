@@ -7,14 +7,16 @@ import os
 import sys
 from pathlib import Path
 
+from hybrid_plugin.cli.arguments import positive_int, unit_float
 from hybrid_plugin.errors import UsageError
+from hybrid_plugin.study import ReproduceSettings, check_record, run_reproduction, summary_markdown
 
 
 def _alphas(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0,0.5,1; got {text!r}") from None
+    values = tuple(unit_float(x) for x in text.split(",") if x.strip())
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0,0.5,1; got {text!r}")
+    return values
 
 
 def _default_data_root() -> Path | None:
@@ -23,8 +25,6 @@ def _default_data_root() -> Path | None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from hybrid_plugin.reproduce import ReproduceSettings, check_record, run_reproduction, summary_markdown
-
     if args.check:
         outcomes = check_record(args.check, args.workdir or ".", only=args.only, study=args.study,
                                 progress=print)
@@ -74,13 +74,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alphas", type=_alphas, default=(1.0, 0.0, 0.5), metavar="A,A,...",
                         help="alpha values to train (1 = X-X, 0 = X-Y; default: 1,0,0.5); more than two also plot "
                              "mono / cross / multi against alpha")
-    parser.add_argument("--seeds", type=int, default=1, metavar="N",
+    parser.add_argument("--seeds", type=positive_int, default=1, metavar="N",
                         help="seeds per configuration (default: 1); more seeds (or more --alphas) than a finished "
                              "study in --out extend it")
-    parser.add_argument("--max-steps", type=int, metavar="N", help="training steps per model (preset's default)")
-    parser.add_argument("--batch-size", type=int, metavar="N", help="pairs per batch (preset's default)")
-    parser.add_argument("--eval-limit", type=int, metavar="N", help="evaluate on the first N items only")
-    parser.add_argument("--train-limit", type=int, metavar="N", help="train on the first N items only")
+    parser.add_argument("--max-steps", type=positive_int, metavar="N", help="training steps per model (preset's default)")
+    parser.add_argument("--batch-size", type=positive_int, metavar="N", help="pairs per batch (preset's default)")
+    parser.add_argument("--eval-limit", type=positive_int, metavar="N", help="evaluate on the first N items only")
+    parser.add_argument("--train-limit", type=positive_int, metavar="N", help="train on the first N items only")
     parser.add_argument("--no-export", action="store_true", help="do not export encoders (no record.yaml)")
     parser.add_argument("--publish", type=Path, metavar="DIR", help="copy the small outputs (results, tables, "
                         "heatmaps, record; no models, indexes or runs) to DIR as they are finished")

@@ -6,28 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import Any, get_args
 
+from hybrid_plugin.cli.arguments import finite_float, positive_int, unit_float
+from hybrid_plugin.data.loading import load_parallel_qa
 from hybrid_plugin.errors import UsageError
-
-_LANGUAGE_WEIGHTS = ("uniform", "size")
-_XY_MODES = ("pair_per_batch", "pair_per_example")
-_MIXING = ("batch", "example")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+from hybrid_plugin.sampling.planning import LanguageWeights, Mixing, XYMode
+from hybrid_plugin.training.settings import PAPER_PRESET, LossName, Sampling, TrainingSettings
 
 
 def _languages(values: list[str] | None) -> list[str] | None:
@@ -37,11 +20,9 @@ def _languages(values: list[str] | None) -> list[str] | None:
     return found or None
 
 
-def settings_from_args(args: argparse.Namespace) -> Any:
-    """Turn parsed arguments into :class:`~hybrid_plugin.training.TrainingSettings` (``--paper`` fills the
-    options not given explicitly)."""
-    from hybrid_plugin.training import PAPER_PRESET, TrainingSettings
-
+def settings_from_args(args: argparse.Namespace) -> TrainingSettings:
+    """Turn parsed arguments into :class:`~hybrid_plugin.training.settings.TrainingSettings` (``--paper`` fills
+    the options not given explicitly)."""
     preset = dict(PAPER_PRESET) if args.paper else {}
     if args.max_steps is not None and args.epochs is not None:
         raise UsageError("give --max-steps or --epochs, not both")
@@ -93,8 +74,7 @@ def evaluator_from_args(args: argparse.Namespace) -> Any:
         if args.eval_data or args.eval_limit or args.eval_steps:
             raise UsageError("--eval-data, --eval-limit and --eval-steps go with --eval DATASET")
         return None
-    from hybrid_plugin.data import load_parallel_qa
-    from hybrid_plugin.evaluation import MultilingualRetrievalEvaluator
+    from hybrid_plugin.evaluation.evaluator import MultilingualRetrievalEvaluator  # imports torch: only with --eval
 
     qa = load_parallel_qa(args.eval, data=args.eval_data)
     name = qa.name.replace("-", "_")
@@ -102,7 +82,7 @@ def evaluator_from_args(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> None:
-    from hybrid_plugin.training import train
+    from hybrid_plugin.training.trainer import train  # imports torch: not for `--help` or a bad option
 
     settings = settings_from_args(args)
     result = train(settings, evaluator=evaluator_from_args(args), eval_steps=args.eval_steps)
@@ -124,8 +104,6 @@ def run(args: argparse.Namespace) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from hybrid_plugin.training import LossName, Sampling
-
     parser = subparsers.add_parser(
         "train",
         help="fine-tune a retriever with hybrid (X-X / X-Y) batches",
@@ -146,57 +124,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sampling", choices=get_args(Sampling), default="hybrid",
                         help="hybrid: X-X with probability ALPHA; xx: monolingual only; xy: cross-lingual only "
                              "(default: hybrid)")
-    parser.add_argument("--alpha", type=_float, metavar="A", help="share of X-X batches for --sampling hybrid "
+    parser.add_argument("--alpha", type=unit_float, metavar="A", help="share of X-X batches for --sampling hybrid "
                                                                   "(default: 0.5, the paper's best)")
     parser.add_argument("--alpha-schedule", choices=("constant", "curriculum"), default="constant",
                         help="curriculum: alpha from 0.9 in the first epoch to 0.1 in the last (default: constant)")
-    parser.add_argument("--language-weights", choices=_LANGUAGE_WEIGHTS, default="uniform",
+    parser.add_argument("--language-weights", choices=get_args(LanguageWeights), default="uniform",
                         help="how X-X languages and X-Y pairs are drawn: uniformly or by their number of pairs")
-    parser.add_argument("--xy-mode", choices=_XY_MODES, default="pair_per_batch",
+    parser.add_argument("--xy-mode", choices=get_args(XYMode), default="pair_per_batch",
                         help="an X-Y batch uses one language pair (default) or a pair per example")
-    parser.add_argument("--mixing", choices=_MIXING, default="batch",
+    parser.add_argument("--mixing", choices=get_args(Mixing), default="batch",
                         help="batch: whole batches are X-X or X-Y (the paper); example: each pair is X-X with "
                              "probability ALPHA")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    _add_length_and_optimisation(parser)
+    _add_data_evaluation_and_run(parser)
+    parser.set_defaults(func=run)
+
+
+def _add_length_and_optimisation(parser: argparse.ArgumentParser) -> None:
     steps = parser.add_argument_group("length")
-    steps.add_argument("--max-steps", type=_positive_int, metavar="N", help="optimisation steps (default: 50)")
-    steps.add_argument("--epochs", type=_float, metavar="E",
+    steps.add_argument("--max-steps", type=positive_int, metavar="N", help="optimisation steps (default: 50)")
+    steps.add_argument("--epochs", type=finite_float, metavar="E",
                        help="epochs instead of --max-steps (an epoch = pairs / batch size steps)")
     optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--batch-size", type=_positive_int, metavar="B", help="pairs per batch and process "
+    optim.add_argument("--batch-size", type=positive_int, metavar="B", help="pairs per batch and process "
                                                                             "(default: 32; --paper: 100)")
-    optim.add_argument("--lr", type=_float, metavar="LR", help="AdamW learning rate (default: 3e-5)")
-    optim.add_argument("--weight-decay", type=_float, metavar="W", help="(default: 0.01)")
-    optim.add_argument("--warmup-ratio", type=_float, metavar="R", help="linear warm-up share (default: 0.1)")
-    optim.add_argument("--max-seq-length", type=_positive_int, metavar="T",
+    optim.add_argument("--lr", type=finite_float, metavar="LR", help="AdamW learning rate (default: 3e-5)")
+    optim.add_argument("--weight-decay", type=finite_float, metavar="W", help="(default: 0.01)")
+    optim.add_argument("--warmup-ratio", type=finite_float, metavar="R", help="linear warm-up share (default: 0.1)")
+    optim.add_argument("--max-seq-length", type=positive_int, metavar="T",
                        help="tokens per text (default: 64; --paper: 256)")
     optim.add_argument("--loss", choices=get_args(LossName), default="mnrl",
                        help="mnrl: MultipleNegativesRankingLoss; cached-mnrl: its cached variant (large batches "
                             "on little memory)")
-    optim.add_argument("--mini-batch-size", type=_positive_int, default=16, metavar="M",
+    optim.add_argument("--mini-batch-size", type=positive_int, default=16, metavar="M",
                        help="mini-batch of cached-mnrl (default: 16)")
     optim.add_argument("--freeze-embeddings", action="store_true",
                        help="freeze the token-embedding matrix (96 M of e5-small's 118 M weights): about 1.5x "
                             "faster CPU steps; in a 100-step run the MLQA-R scores were the same")
     optim.add_argument("--paper", action="store_true",
                        help="the paper's settings for every option above not given explicitly")
+
+
+def _add_data_evaluation_and_run(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("--languages", nargs="+", metavar="L", help="train on these languages only (e.g. en de es)")
-    data.add_argument("--limit", type=_positive_int, metavar="N", help="keep the first N items (quick runs)")
+    data.add_argument("--limit", type=positive_int, metavar="N", help="keep the first N items (quick runs)")
     data.add_argument("--hard-negatives", action="store_true",
                       help="add a hard negative per pair: another sentence of the answer's paragraph")
     evaluation = parser.add_argument_group("evaluation during training")
     evaluation.add_argument("--eval", metavar="DATASET", help="evaluate on DATASET (mono / cross / multi mAP and "
                                                             "language bias) at the end of each epoch")
     evaluation.add_argument("--eval-data", metavar="DIR", help="local folder of a named --eval DATASET")
-    evaluation.add_argument("--eval-limit", type=_positive_int, metavar="N", help="evaluate on its first N items")
-    evaluation.add_argument("--eval-steps", type=_positive_int, metavar="N", help="evaluate every N steps instead")
+    evaluation.add_argument("--eval-limit", type=positive_int, metavar="N", help="evaluate on its first N items")
+    evaluation.add_argument("--eval-steps", type=positive_int, metavar="N", help="evaluate every N steps instead")
     run_group = parser.add_argument_group("run")
     run_group.add_argument("--seed", type=int, default=0, help="(default: 0)")
     run_group.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT")
     run_group.add_argument("--overwrite", action="store_true", help="replace an existing training output in OUT")
-    run_group.add_argument("--save-steps", type=_positive_int, metavar="N",
+    run_group.add_argument("--save-steps", type=positive_int, metavar="N",
                            help="checkpoint every N steps (default: only after the last step)")
-    run_group.add_argument("--logging-steps", type=_positive_int, default=10, metavar="N", help="(default: 10)")
+    run_group.add_argument("--logging-steps", type=positive_int, default=10, metavar="N", help="(default: 10)")
     run_group.add_argument("--device", metavar="D", help="cpu, cuda, cuda:1, ... (default: chosen by the trainer)")
-    parser.set_defaults(func=run)

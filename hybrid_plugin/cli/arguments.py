@@ -1,0 +1,95 @@
+"""Argument types and argument groups that several subcommands share (defined once, here).
+
+Every type checks its value where it is parsed, so that a bad option is a one-line error before anything is
+loaded or written: argparse prints ``hybrid-plugin evaluate: error: argument --batch-size: expected a positive
+integer, got 0`` and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from hybrid_plugin.data.collection import ParallelQA
+from hybrid_plugin.data.loading import load_parallel_qa
+
+__all__ = [
+    "DATASET_HELP",
+    "add_dataset_arguments",
+    "finite_float",
+    "language_list",
+    "load_dataset_arguments",
+    "non_negative_int",
+    "positive_int",
+    "unit_float",
+]
+
+DATASET_HELP = "xquad-r, mlqa-r, a LAReQA-style folder, a parallel .jsonl file or a prepared folder"
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """A finite number (``nan`` and ``inf`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def unit_float(text: str) -> float:
+    """A finite number in [0, 1]."""
+    value = finite_float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
+
+
+def language_list(text: str) -> list[str]:
+    """``en,de,es`` -> ``["en", "de", "es"]`` (empty entries dropped; at least one language)."""
+    found = [code.strip() for code in text.split(",") if code.strip()]
+    if not found:
+        raise argparse.ArgumentTypeError(f"expected languages separated by commas, e.g. en,de; got {text!r}")
+    return found
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, flag: str | None = None) -> None:
+    """The DATASET (or ``flag``) / --data / --languages / --limit arguments."""
+    if flag is None:
+        parser.add_argument("dataset", metavar="DATASET", help=DATASET_HELP)
+    else:
+        parser.add_argument(flag, dest="dataset", metavar="DATASET", required=True, help=DATASET_HELP)
+    parser.add_argument("--data", metavar="DIR", type=Path,
+                        help="local copy of a named set's files (no download)")
+    parser.add_argument("--languages", metavar="L,L,...", type=language_list, help="keep only these languages")
+    parser.add_argument("--limit", metavar="N", type=positive_int, help="keep the first N items (quick checks)")
+
+
+def load_dataset_arguments(args: argparse.Namespace) -> ParallelQA:
+    """Load the collection named by :func:`add_dataset_arguments`' options."""
+    qa = load_parallel_qa(args.dataset, data=args.data, languages=args.languages)
+    return qa.limit(args.limit)

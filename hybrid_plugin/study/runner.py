@@ -1,0 +1,284 @@
+"""Running the study: train, export and evaluate every condition, resumably, then write the summary, the
+leaderboard, the α sweep and the 2CR record.
+
+Every finished step is kept on disk and skipped when the study is run again, so an interrupted run continues
+where it stopped, and a rerun with more ``seeds`` or more ``alphas`` extends a finished study (seed by seed)
+instead of starting again. Besides the folders of :mod:`hybrid_plugin.study.settings`, the study writes::
+
+    OUT/summary.md, summary.json                    the side-by-side table, unseen languages, significance
+    OUT/leaderboard.md, leaderboard.csv             every result next to the paper's rows
+    OUT/alpha-sweep.png                             mono / cross / multi against α (with more than two α)
+    OUT/record.yaml                                 the stock Pyserini commands and their expected scores
+
+What does not live here: the settings (:mod:`~hybrid_plugin.study.settings`), the summary's content
+(:mod:`~hybrid_plugin.study.summary`), the record (:mod:`~hybrid_plugin.study.record`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hybrid_plugin.analysis.leaderboard import leaderboard
+from hybrid_plugin.analysis.plots import plot_alpha_sweep
+from hybrid_plugin.data.collection import ParallelQA
+from hybrid_plugin.data.loading import load_parallel_qa
+from hybrid_plugin.errors import DataError, UsageError
+from hybrid_plugin.evaluation.pipeline import evaluate, write_results
+from hybrid_plugin.evaluation.results import MULTI, RESULTS_FILE, EvaluationResults
+from hybrid_plugin.files import atomic_write, check_output, claim_output, is_owned
+from hybrid_plugin.models.loading import DEFAULT_MODEL_NAME, resolve_model
+from hybrid_plugin.pyserini.export import export_model
+from hybrid_plugin.study.record import RECORD_PAIRS, write_record
+from hybrid_plugin.study.settings import Condition, ReproduceSettings, conditions
+from hybrid_plugin.study.summary import StudyResults, summarise, summary_markdown
+from hybrid_plugin.training.settings import TrainingSettings
+from hybrid_plugin.training.trainer import train
+
+__all__ = ["PUBLISHED", "run_reproduction"]
+
+logger = logging.getLogger(__name__)
+
+PLAN_FILE = "plan.json"
+PUBLISHED = (PLAN_FILE, "summary.json", "summary.md", "leaderboard.md", "leaderboard.csv", "alpha-sweep.png",
+             "record.yaml", "eval/*/*/results.json", "eval/*/*/results.md", "eval/*/*/pairs.png",
+             "eval/*/*/*/results.json", "eval/*/*/*/results.md", "eval/*/*/*/pairs.png",
+             "models/*/*/*/training.json")
+"""The small outputs copied to ``--publish`` (no models, indexes or runs)."""
+KEPT_RUNS = (*RECORD_PAIRS, f"en-{MULTI}")
+"""Run files kept per evaluation: the record's settings and English against the multilingual pool."""
+
+# ------------------------------------------------------------------------------------------- the plan
+
+_EXTENSIBLE = {"seeds", "alphas"}
+
+
+def _extends(old: dict[str, Any], plan: dict[str, Any]) -> bool:
+    """Whether ``plan`` is ``old`` with more seeds and / or more α (every finished condition stays valid)."""
+    diff = {k for k in set(old) | set(plan) if old.get(k) != plan.get(k)}
+    if not diff or not diff <= _EXTENSIBLE:
+        return False
+    try:
+        return int(plan["seeds"]) >= int(old["seeds"]) and set(map(float, old["alphas"])) <= set(plan["alphas"])
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _check_study_folder(out: Path) -> None:
+    """Refuse an ``--out`` the study may not write into (before anything is touched).
+
+    A folder with the plugin's marker is continued; so is one written before the marker existed, which holds the
+    ``plan.json`` of a study (:func:`_check_plan` then checks that plan against the settings).
+    """
+    if out.is_dir() and not is_owned(out) and (out / PLAN_FILE).is_file():
+        logger.info("%s: a study written by an earlier hybrid-plugin (no output marker); continuing it", out)
+        return
+    check_output(out, overwrite=False, resumable=True)
+
+
+def _check_plan(settings: ReproduceSettings) -> None:
+    """Compare the settings with the study already in ``out`` (if any), then claim the folder and record them."""
+    path = settings.out / PLAN_FILE
+    plan = settings.plan()
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise DataError("malformed JSON (not written by hybrid-plugin reproduce?)", path) from None
+        if not isinstance(old, dict):
+            raise DataError(f"expected a JSON object of settings but got {type(old).__name__}", path)
+        if old == plan:
+            logger.info("resuming the study in %s", settings.out)
+            return
+        if not _extends(old, plan):
+            diff = sorted(k for k in set(old) | set(plan) if old.get(k) != plan.get(k))
+            raise UsageError(f"{settings.out} holds a study with other settings ({', '.join(diff)}); resume it with "
+                             "the same options (or more --seeds / --alphas) or choose another --out")
+        logger.info("extending the study in %s to %d seed(s) and alphas %s", settings.out, plan["seeds"],
+                    ",".join(f"{a:g}" for a in plan["alphas"]))
+    claim_output(settings.out, "reproduce")
+    with atomic_write(path) as handle:
+        json.dump(plan, handle, indent=1)
+
+
+# ------------------------------------------------------------------------------------------- the steps
+
+
+class _Collections:
+    """The study's collections, each loaded (and limited) once, when first needed."""
+
+    def __init__(self, settings: ReproduceSettings) -> None:
+        self.settings = settings
+        self.loaded: dict[tuple[str, int | None], ParallelQA] = {}
+
+    def get(self, name: str, limit: int | None) -> ParallelQA:
+        if (name, limit) not in self.loaded:
+            self.loaded[(name, limit)] = load_parallel_qa(name, data=self.settings.data(name)).limit(limit)
+        return self.loaded[(name, limit)]
+
+
+def _train(settings: ReproduceSettings, cond: Condition, collections: _Collections) -> Path:
+    out = cond.model_dir(settings.out)
+    if (out / "training.json").is_file():
+        logger.info("trained already: %s", out)
+        return out
+    resume = (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir())
+    train(TrainingSettings(
+        train=str(cond.train_set), out=out, data=settings.data(str(cond.train_set)), model=settings.model,
+        sampling=cond.sampling, alpha=cond.alpha if cond.sampling == "hybrid" else None,
+        max_steps=settings.max_steps, epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
+        max_seq_length=settings.max_seq_length, seed=cond.seed, freeze_embeddings=settings.freeze_embeddings,
+        limit=settings.train_limit, resume=resume,
+        overwrite=out.exists() and not resume,  # a run that died before its first checkpoint starts again
+        save_steps=max(10, (settings.max_steps or 1000) // 4),
+    ), qa=collections.get(str(cond.train_set), settings.train_limit))
+    # a finished model needs no checkpoints (optimizer states are several times the model's size)
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    return out
+
+
+def _export(settings: ReproduceSettings, cond: Condition, model: str) -> None:
+    if not settings.export:
+        return
+    out = cond.encoder_dir(settings.out)
+    if not (out / "pyserini.json").is_file():
+        export_model(model, out, overwrite=out.exists())
+
+
+def _prune_runs(runs: Path) -> None:
+    """Keep the run files of the record's settings and of English against the multilingual pool; drop the rest.
+
+    A full XQuAD-R evaluation writes about 12 GB of depth-1000 runs (121 pairs); a study has eight of them.
+    Every number is in results.json already, and ``hybrid-plugin evaluate`` writes the runs for any model.
+    """
+    if not runs.is_dir():
+        return
+    keep = {f"{key}.txt" for key in KEPT_RUNS}
+    for path in runs.glob("*.txt"):
+        if path.name not in keep:
+            path.unlink()
+
+
+def _evaluate(settings: ReproduceSettings, cond: Condition, model: str, collections: _Collections,
+              training: dict[str, Any]) -> EvaluationResults:
+    """Evaluate one condition with its training recorded (every run written: the record's cross-language
+    settings are among them), and keep only the runs of :data:`KEPT_RUNS`. ``evaluate`` swaps its folder in
+    complete, so a condition whose ``results.json`` exists is done and read back."""
+    out = cond.eval_dir(settings.out)
+    if (out / RESULTS_FILE).is_file():
+        results = EvaluationResults.load(out)
+        if results.training is None:  # an earlier version recorded the training after the evaluation
+            results = results.with_training(training)
+            write_results(results, out)
+    else:
+        name = "base" if cond.train_set is None else f"{cond.config} (trained on {cond.train_set}, seed {cond.seed})"
+        results = evaluate(collections.get(cond.eval_set, settings.eval_limit), model, out=out, model_name=name,
+                           limit=settings.eval_limit, overwrite=True, runs="all", training=training)
+    _prune_runs(out / "runs")
+    return results
+
+
+def _training_info(settings: ReproduceSettings, cond: Condition, base_name: str) -> dict[str, Any]:
+    info: dict[str, Any] = {"base_model": base_name, "sampling": cond.sampling, "alpha": cond.alpha}
+    if cond.train_set is not None:
+        info.update(seed=cond.seed, train_dataset=cond.train_set, max_steps=settings.max_steps,
+                    batch_size=settings.batch_size, learning_rate=settings.lr, train_limit=settings.train_limit)
+        report = cond.model_dir(settings.out) / "training.json"
+        if report.is_file():
+            try:
+                detail = json.loads(report.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise DataError("malformed JSON (not written by hybrid-plugin train?)", report) from None
+            sampling = detail.get("sampling") if isinstance(detail, dict) else None
+            info["realised"] = sampling.get("realised") if isinstance(sampling, dict) else None
+    return info
+
+
+# ------------------------------------------------------------------------------------------- outputs
+
+
+def _publish(settings: ReproduceSettings, *, finished: bool = False) -> None:
+    """Copy the study's small outputs to ``settings.publish`` (see :class:`ReproduceSettings`): each condition's
+    results as they come, the plan only with the summary it belongs to (an extended study's published folder
+    keeps the old plan beside the old summary until the new summary exists)."""
+    if settings.publish is None:
+        return
+    for pattern in PUBLISHED if finished else [p for p in PUBLISHED if p != PLAN_FILE]:
+        for path in settings.out.glob(pattern):
+            dest = settings.publish / path.relative_to(settings.out)
+            if dest.exists() and dest.stat().st_mtime >= path.stat().st_mtime:
+                continue
+            with path.open("rb") as source, atomic_write(dest, "wb") as target:
+                shutil.copyfileobj(source, target)
+
+
+def _write_reports(settings: ReproduceSettings, all_results: StudyResults, summary: dict[str, Any]) -> None:
+    out = settings.out
+    flat = [r for runs in all_results.values() for r in runs]
+    with atomic_write(out / "summary.json") as handle:
+        json.dump(summary, handle, indent=1)
+    with atomic_write(out / "summary.md") as handle:
+        handle.write(summary_markdown(summary))
+    board = leaderboard(flat)
+    with atomic_write(out / "leaderboard.md") as handle:
+        handle.write(board.to_markdown())
+    with atomic_write(out / "leaderboard.csv") as handle:
+        handle.write(board.to_csv())
+    if len(settings.alphas) > 2:
+        plot_alpha_sweep(flat, out / "alpha-sweep.png")
+    if settings.export:
+        write_record(settings, all_results, out / "record.yaml")
+
+
+def _label(number: int, total: int, cond: Condition) -> str:
+    trained = f" trained on {cond.train_set} (seed {cond.seed})" if cond.train_set else ""
+    return f"[{number}/{total}] {cond.config}{trained} → {cond.eval_set}"
+
+
+def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], None] | None = None
+                     ) -> dict[str, Any]:
+    """Run (or continue) the study; return the summary also written to ``OUT/summary.json``.
+
+    Raises:
+        UsageError: ``settings.out`` is not the plugin's folder, or holds a study with other settings.
+        DataError: a file of the study (plan, training report, results) is malformed.
+
+    Example::
+
+        from hybrid_plugin.study import ReproduceSettings, run_reproduction
+
+        summary = run_reproduction(ReproduceSettings(out="study", preset="quick", data_root="../shared/data"))
+        summary["tables"]["xquad-r"]["hybrid-a0.5"]["map"]["multi"]
+    """
+    say = progress or (lambda message: logger.info("%s", message))
+    started = time.time()
+    _check_study_folder(settings.out)
+    base_name = settings.model or DEFAULT_MODEL_NAME
+    base_path = resolve_model(settings.model)
+    _check_plan(settings)
+    collections = _Collections(settings)
+    todo = conditions(settings)
+    all_results: dict[tuple[str, str], list[EvaluationResults]] = {}
+    for number, cond in enumerate(todo, start=1):
+        label = _label(number, len(todo), cond)
+        done = (cond.eval_dir(settings.out) / RESULTS_FILE).is_file()
+        say(f"{label}: {'done already' if done else 'running'}")
+        model = base_path if cond.train_set is None else str(_train(settings, cond, collections))
+        _export(settings, cond, model)
+        results = _evaluate(settings, cond, model, collections, _training_info(settings, cond, base_name))
+        all_results.setdefault((cond.eval_set, cond.config), []).append(results)
+        maps = results.map
+        bias = "–" if results.bias is None else f"{results.bias:.1f}"
+        say(f"{label}: mAP mono {maps['mono']:.4f} cross {maps['cross']:.4f} multi {maps['multi']:.4f}, bias {bias}")
+        _publish(settings)
+    summary = summarise(settings, all_results,
+                        lambda name: collections.get(name, settings.train_limit).languages)
+    summary["seconds"] = round(time.time() - started, 1)
+    _write_reports(settings, all_results, summary)
+    _publish(settings, finished=True)
+    return summary

@@ -1,0 +1,257 @@
+"""What a study runs: :class:`ReproduceSettings` (validated once, when made), the named presets, and the
+conditions the settings imply, each with its place in the study folder.
+
+A study trains the same base model with α = 1 (X-X), α = 0 (X-Y) and α = 0.5 (hybrid) -- or any list of α -- on
+one collection and evaluates it on the other, next to the untuned base model. Its folder::
+
+    OUT/plan.json                                   the settings (a rerun must match them, or add seeds / α)
+    OUT/models/<train>/<config>/seed<k>/            trained sentence-transformers models (+ training.json)
+    OUT/encoders/<train>/<config>-seed<k>/          the same, exported for Pyserini (+ pyserini.json)
+    OUT/eval/<eval>/<config>/seed<k>/               results.json, results.md, pairs.png, runs/, indexes/
+
+``<config>`` is ``base``, ``xx``, ``xy`` or ``hybrid-a<α>`` (:func:`config_name`).
+
+Example::
+
+    >>> settings = ReproduceSettings(out="study", alphas=(1, 0.5))
+    >>> settings.max_steps, settings.directions
+    (30, (('mlqa-r', 'xquad-r'),))
+    >>> [c.config for c in conditions(settings)]
+    ['base', 'xx', 'hybrid-a0.5']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from hybrid_plugin.data.collection import check_name
+from hybrid_plugin.errors import UsageError
+
+__all__ = [
+    "DIRECTIONS",
+    "PRESETS",
+    "Condition",
+    "PresetName",
+    "ReproduceSettings",
+    "conditions",
+    "config_name",
+]
+
+DIRECTIONS: tuple[tuple[str, str], ...] = (("mlqa-r", "xquad-r"), ("xquad-r", "mlqa-r"))
+"""(train set, evaluation set): the two collections share no text, so each direction is zero-shot."""
+
+PresetName = Literal["quick", "full", "paper"]
+
+# Settings of the named presets. "quick" is the README's main job on 2 CPU cores (about ten minutes);
+# "full" is the recorded study on this kind of machine; "paper" is the paper's scale, for a GPU.
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": dict(directions=DIRECTIONS[:1], max_steps=30, batch_size=32, max_seq_length=64, eval_limit=100,
+                  train_limit=None, freeze_embeddings=True, lr=3e-5),
+    "full": dict(directions=DIRECTIONS, max_steps=200, batch_size=32, max_seq_length=64, eval_limit=None,
+                 train_limit=None, freeze_embeddings=True, lr=3e-5),
+    "paper": dict(directions=DIRECTIONS, max_steps=None, epochs=1.0, batch_size=100, max_seq_length=128,
+                  eval_limit=None, train_limit=None, freeze_embeddings=False, lr=3e-5),
+}
+
+_PLAN_KEYS = ("preset", "model", "alphas", "seeds", "directions", "max_steps", "epochs", "batch_size",
+              "max_seq_length", "lr", "freeze_embeddings", "train_limit", "eval_limit")
+
+
+def _positive_int(value: Any, option: str, *, optional: bool = True) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{option} must be a positive integer, got {value!r}")
+    return value
+
+
+def _positive_float(value: Any, option: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{option} must be a finite positive number, got {value!r}")
+    return float(value)
+
+
+def _alphas(values: Any) -> tuple[float, ...]:
+    alphas = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise UsageError(f"--alphas values must lie in [0, 1] (1 = X-X, 0 = X-Y), got {value!r}")
+        alphas.append(float(value))
+    if not alphas:
+        raise UsageError("--alphas needs at least one value")
+    if len(set(alphas)) != len(alphas):
+        raise UsageError(f"--alphas has a repeated value: {','.join(f'{a:g}' for a in alphas)}")
+    return tuple(alphas)
+
+
+def _directions(values: Any) -> tuple[tuple[str, str], ...]:
+    directions = []
+    for direction in values:
+        if not isinstance(direction, (tuple, list)) or len(direction) != 2 \
+                or not all(isinstance(name, str) for name in direction):
+            raise UsageError(f"a direction must be a (train set, evaluation set) pair of names, got {direction!r}")
+        for name in direction:
+            check_name(name, "dataset")
+        train_set, eval_set = direction
+        if train_set == eval_set:
+            raise UsageError(f"training and evaluating on {train_set} is not zero-shot")
+        directions.append((train_set, eval_set))
+    if not directions:
+        raise UsageError("a study needs at least one (train set, evaluation set) direction")
+    return tuple(directions)
+
+
+@dataclass(frozen=True)
+class ReproduceSettings:
+    """What a study runs (the options of ``hybrid-plugin reproduce``), checked once when made.
+
+    Args:
+        out (Path): the study folder (see the module docstring).
+        preset (str): ``"quick"``, ``"full"`` or ``"paper"``: fills the fields below that are left None.
+        model (str, optional): base model; None: the embedded default (multilingual-e5-small).
+        data_root (Path, optional): a folder holding ``xquad-r/`` and ``mlqa-r/`` (no download).
+        alphas (Sequence[float]): α values to train with; 1 is X-X, 0 is X-Y. Defaults to (1, 0, 0.5).
+        seeds (int): seeds per configuration (0..seeds-1). Defaults to 1.
+        directions (Sequence[tuple[str, str]], optional): (train set, evaluation set) pairs.
+        max_steps, epochs, batch_size, max_seq_length, lr, freeze_embeddings: training (see
+            :class:`~hybrid_plugin.training.settings.TrainingSettings`).
+        train_limit (int, optional): train on the first N items.
+        eval_limit (int, optional): evaluate on the first N items (their paragraphs form the pools).
+        export (bool): export every trained model for Pyserini. Defaults to True.
+        publish (Path, optional): also copy the small outputs (plan, results, tables, heatmaps, record) here as
+            they are finished: a folder to commit, without models, indexes or runs.
+
+    Raises:
+        UsageError: an unknown preset, an α outside [0, 1] (or repeated), a count that is not a positive
+            integer, a rate that is not a finite positive number, a direction that is not zero-shot.
+    """
+
+    out: Path
+    preset: PresetName = "quick"
+    model: str | None = None
+    data_root: Path | None = None
+    alphas: tuple[float, ...] = (1.0, 0.0, 0.5)
+    seeds: int = 1
+    directions: tuple[tuple[str, str], ...] | None = None
+    max_steps: int | None = None
+    epochs: float | None = None
+    batch_size: int | None = None
+    max_seq_length: int | None = None
+    lr: float | None = None
+    freeze_embeddings: bool | None = None
+    train_limit: int | None = None
+    eval_limit: int | None = None
+    export: bool = True
+    publish: Path | None = None
+    _filled: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.preset not in get_args(PresetName):
+            raise UsageError(f"preset must be one of {', '.join(get_args(PresetName))}, got {self.preset!r}")
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key, value in PRESETS[self.preset].items():
+            # once filled (e.g. by dataclasses.replace), a limit left None means "no limit", not "the preset's"
+            if values[key] is None and not (key in ("train_limit", "eval_limit") and self._filled):
+                values[key] = value
+        if values["model"] is not None and (not isinstance(values["model"], str) or not values["model"]):
+            raise UsageError(f"--model must be a model folder or hub id, got {values['model']!r}")
+        values.update(
+            out=Path(self.out), data_root=None if self.data_root is None else Path(self.data_root),
+            publish=None if self.publish is None else Path(self.publish),
+            alphas=_alphas(self.alphas), seeds=_positive_int(self.seeds, "--seeds", optional=False),
+            directions=_directions(values["directions"]),
+            max_steps=_positive_int(values["max_steps"], "--max-steps"),
+            epochs=_positive_float(1.0 if values["epochs"] is None else values["epochs"], "epochs"),
+            batch_size=_positive_int(values["batch_size"], "--batch-size", optional=False),
+            max_seq_length=_positive_int(values["max_seq_length"], "max_seq_length", optional=False),
+            lr=_positive_float(values["lr"], "lr"),
+            freeze_embeddings=bool(values["freeze_embeddings"]), export=bool(self.export),
+            train_limit=_positive_int(values["train_limit"], "--train-limit"),
+            eval_limit=_positive_int(values["eval_limit"], "--eval-limit"), _filled=True)
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    def plan(self) -> dict[str, Any]:
+        """The settings that decide the results (a resumed study must have the same)."""
+        plan = {k: getattr(self, k) for k in _PLAN_KEYS}
+        plan["alphas"] = list(plan["alphas"])
+        plan["directions"] = [list(d) for d in plan["directions"]]
+        return plan
+
+    def scale_note(self) -> str:
+        """One line on the study's scale (preset, steps, batch, ...), for the summary and the record."""
+        parts = [f"preset {self.preset}", f"{self.max_steps} steps" if self.max_steps else
+                 f"{self.epochs:g} epoch(s)", f"batch {self.batch_size}", f"lr {self.lr:g}",
+                 f"max length {self.max_seq_length}", f"{self.seeds} seed(s)"]
+        if self.freeze_embeddings:
+            parts.append("token embeddings frozen")
+        if self.eval_limit:
+            parts.append(f"evaluation on the first {self.eval_limit} items only")
+        if self.train_limit:
+            parts.append(f"training on the first {self.train_limit} items only")
+        return ", ".join(parts)
+
+    def data(self, name: str) -> Path | None:
+        """The local folder of collection ``name`` (None: download it)."""
+        return None if self.data_root is None else self.data_root / name
+
+    @property
+    def eval_sets(self) -> list[str]:
+        """The evaluation collections, each once, in the order of :attr:`directions`."""
+        return list(dict.fromkeys(e for _, e in self.directions))
+
+
+def config_name(alpha: float | None) -> str:
+    """``base`` (None), ``xx`` (1), ``xy`` (0) or ``hybrid-a<α>``."""
+    if alpha is None:
+        return "base"
+    if alpha == 1.0:
+        return "xx"
+    if alpha == 0.0:
+        return "xy"
+    return f"hybrid-a{alpha:g}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One model evaluated on one collection: the untuned base (``train_set`` None) or a trained model."""
+
+    train_set: str | None
+    eval_set: str
+    alpha: float | None
+    seed: int
+
+    @property
+    def config(self) -> str:
+        return config_name(self.alpha)
+
+    @property
+    def sampling(self) -> str:
+        """``base``, ``xx``, ``xy`` or ``hybrid``: the training's ``--sampling``."""
+        return "hybrid" if self.config.startswith("hybrid") else self.config
+
+    def model_dir(self, out: Path) -> Path:
+        return out / "models" / str(self.train_set) / self.config / f"seed{self.seed}"
+
+    def encoder_dir(self, out: Path) -> Path:
+        if self.train_set is None:
+            return out / "encoders" / "base"
+        return out / "encoders" / str(self.train_set) / f"{self.config}-seed{self.seed}"
+
+    def eval_dir(self, out: Path) -> Path:
+        if self.train_set is None:
+            return out / "eval" / self.eval_set / "base"
+        return out / "eval" / self.eval_set / self.config / f"seed{self.seed}"
+
+
+def conditions(settings: ReproduceSettings) -> list[Condition]:
+    """Base rows first, then seed by seed (an interrupted multi-seed study has whole seeds finished)."""
+    found = [Condition(None, e, None, 0) for e in settings.eval_sets]
+    for seed in range(settings.seeds):
+        for train_set, eval_set in settings.directions:
+            for alpha in settings.alphas:
+                found.append(Condition(train_set, eval_set, alpha, seed))
+    return found
