@@ -51,14 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbose: bool) -> None:
+    """Default: warnings, and the plugin's own progress lines as ``hybrid-plugin: <message>``; ``-v``: the
+    plugin's debug messages and every library's INFO logs, with times and logger names."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("hybrid_plugin").setLevel(logging.DEBUG if verbose else logging.INFO)
-    logging.getLogger("faiss").setLevel(logging.WARNING)  # its loader logs every SIMD build it tries at INFO
+    plugin = logging.getLogger("hybrid_plugin")
+    plugin.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("hybrid-plugin: %(message)s"))
+        plugin.addHandler(handler)
+        plugin.propagate = False
         # the libraries' own chatter (model-card widget bars, INFO lines) stays out of the default output
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.getLogger("faiss").setLevel(logging.WARNING)  # its loader logs every SIMD build it tries at INFO
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

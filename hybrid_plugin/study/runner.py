@@ -51,7 +51,9 @@ PUBLISHED = (PLAN_FILE, "summary.json", "summary.md", "leaderboard.md", "leaderb
              "models/*/*/*/training.json")
 """The small outputs copied to ``--publish`` (no models, indexes or runs)."""
 KEPT_RUNS = (*RECORD_PAIRS, f"en-{MULTI}")
-"""Run files kept per evaluation: the record's settings and English against the multilingual pool."""
+"""Run files kept per evaluation, of those ``evaluate`` writes by default (mono settings and multilingual pools):
+the record's mono setting and English against the multilingual pool. The record's cross-language cells are
+checked by re-running their stock commands (``check_record``); their numbers are in ``results.json``."""
 
 # ------------------------------------------------------------------------------------------- the plan
 
@@ -153,8 +155,9 @@ def _export(settings: ReproduceSettings, cond: Condition, model: str) -> None:
 def _prune_runs(runs: Path) -> None:
     """Keep the run files of the record's settings and of English against the multilingual pool; drop the rest.
 
-    A full XQuAD-R evaluation writes about 12 GB of depth-1000 runs (121 pairs); a study has eight of them.
-    Every number is in results.json already, and ``hybrid-plugin evaluate`` writes the runs for any model.
+    A full XQuAD-R evaluation writes 1.4 GB of depth-1000 runs by default (22 files); a study has eight of them.
+    Every number is in results.json already, and ``hybrid-plugin evaluate --runs all`` writes every run for any
+    model.
     """
     if not runs.is_dir():
         return
@@ -166,9 +169,9 @@ def _prune_runs(runs: Path) -> None:
 
 def _evaluate(settings: ReproduceSettings, cond: Condition, model: str, collections: _Collections,
               training: dict[str, Any]) -> EvaluationResults:
-    """Evaluate one condition with its training recorded (every run written: the record's cross-language
-    settings are among them), and keep only the runs of :data:`KEPT_RUNS`. ``evaluate`` swaps its folder in
-    complete, so a condition whose ``results.json`` exists is done and read back."""
+    """Evaluate one condition with its training recorded (the default runs: mono settings and multilingual
+    pools), and keep only the runs of :data:`KEPT_RUNS`. ``evaluate`` swaps its folder in complete, so a
+    condition whose ``results.json`` exists is done and read back."""
     out = cond.eval_dir(settings.out)
     if (out / RESULTS_FILE).is_file():
         results = EvaluationResults.load(out)
@@ -178,7 +181,7 @@ def _evaluate(settings: ReproduceSettings, cond: Condition, model: str, collecti
     else:
         name = "base" if cond.train_set is None else f"{cond.config} (trained on {cond.train_set}, seed {cond.seed})"
         results = evaluate(collections.get(cond.eval_set, settings.eval_limit), model, out=out, model_name=name,
-                           limit=settings.eval_limit, overwrite=True, runs="all", training=training)
+                           limit=settings.eval_limit, overwrite=True, training=training)
     _prune_runs(out / "runs")
     return results
 
@@ -240,6 +243,15 @@ def _label(number: int, total: int, cond: Condition) -> str:
     return f"[{number}/{total}] {cond.config}{trained} → {cond.eval_set}"
 
 
+def _estimate(started: float, worked: int, left: int) -> str:
+    """``"12.3 min so far, about 20 min left"`` from the conditions run in this call (done ones do not count)."""
+    spent = time.time() - started
+    text = f"{spent / 60:.1f} min so far"
+    if worked and left:
+        text += f", about {spent / worked * left / 60:.0f} min left"
+    return text
+
+
 def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], None] | None = None
                      ) -> dict[str, Any]:
     """Run (or continue) the study; return the summary also written to ``OUT/summary.json``.
@@ -264,17 +276,21 @@ def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], N
     collections = _Collections(settings)
     todo = conditions(settings)
     all_results: dict[tuple[str, str], list[EvaluationResults]] = {}
+    left = sum(not (c.eval_dir(settings.out) / RESULTS_FILE).is_file() for c in todo)
+    worked = 0
     for number, cond in enumerate(todo, start=1):
         label = _label(number, len(todo), cond)
         done = (cond.eval_dir(settings.out) / RESULTS_FILE).is_file()
-        say(f"{label}: {'done already' if done else 'running'}")
+        say(f"{label}: {'done already' if done else 'training, exporting and evaluating'}")
         model = base_path if cond.train_set is None else str(_train(settings, cond, collections))
         _export(settings, cond, model)
         results = _evaluate(settings, cond, model, collections, _training_info(settings, cond, base_name))
         all_results.setdefault((cond.eval_set, cond.config), []).append(results)
         maps = results.map
         bias = "–" if results.bias is None else f"{results.bias:.1f}"
-        say(f"{label}: mAP mono {maps['mono']:.4f} cross {maps['cross']:.4f} multi {maps['multi']:.4f}, bias {bias}")
+        worked, left = worked + (not done), left - (not done)
+        say(f"{label}: mAP mono {maps['mono']:.4f} cross {maps['cross']:.4f} multi {maps['multi']:.4f}, bias {bias} "
+            f"({_estimate(started, worked, left)})")
         _publish(settings)
     summary = summarise(settings, all_results,
                         lambda name: collections.get(name, settings.train_limit).languages)

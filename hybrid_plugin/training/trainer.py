@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import PartialState
+from transformers.trainer_callback import ProgressCallback
 from sentence_transformers import (
     SentenceTransformer,
     SentenceTransformerTrainer,
@@ -158,6 +159,16 @@ def _loss(settings: TrainingSettings, model: SentenceTransformer, world_size: in
     return MultipleNegativesRankingLoss(model, scale=settings.scale, gather_across_devices=gather)
 
 
+class _LossOnTheBar(ProgressCallback):
+    """transformers' progress bar with the latest loss shown on it, instead of a raw log line every
+    ``logging_steps`` (every logged value is in ``training.json``, and at debug level in the log)."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and self.training_bar is not None and logs and "loss" in logs:
+            self.training_bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
+        logger.debug("step %d: %s", state.global_step, logs)
+
+
 def _arguments(settings: TrainingSettings, folder: Path, base: _Model, evaluate: bool, eval_steps: int | None,
                is_main: bool) -> SentenceTransformerTrainingArguments:
     return SentenceTransformerTrainingArguments(
@@ -275,6 +286,8 @@ def train(
         trainer = SentenceTransformerTrainer(model=base.model, args=args, train_dataset=dataset,
                                              loss=_loss(settings, base.model, state.num_processes),
                                              evaluator=evaluator, callbacks=[callback, *callbacks])
+        if trainer.pop_callback(ProgressCallback) is not None:
+            trainer.add_callback(_LossOnTheBar())
         marks["setup"] = time.time()
         logger.info("training %s on %d pairs (%d items, %d languages): sampling %s, alpha %.2f, batch %d x %d "
                     "process(es), %s steps", base.resolved, len(dataset), len(qa.qids), len(qa.languages),
