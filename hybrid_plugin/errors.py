@@ -1,10 +1,16 @@
-"""Errors a user can cause, reported by the CLI as one line and exit status 2."""
+"""Errors a user can cause, reported by the CLI as one line and exit status 2 (and the faults of the machine that
+libraries report in other forms, turned into the ``OSError`` they are: :func:`library_os_errors`)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["HybridPluginError", "DataError", "UsageError", "VerificationError", "DownloadError", "JavaError"]
+__all__ = ["HybridPluginError", "DataError", "UsageError", "VerificationError", "DownloadError", "JavaError",
+           "library_os_errors"]
 
 
 class HybridPluginError(Exception):
@@ -46,3 +52,23 @@ class DownloadError(HybridPluginError):
 
 class JavaError(HybridPluginError):
     """No usable Java runtime (21 or newer) was found."""
+
+
+_LIBRARY_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+@contextlib.contextmanager
+def library_os_errors(path: str | os.PathLike[str] | None = None) -> Iterator[None]:
+    """Re-raise the I/O failures of Rust-backed libraries (tokenizers, safetensors: plain exceptions whose message
+    holds ``(os error N)``, e.g. a full disk while a model is saved) as the :class:`OSError` they are, naming
+    ``path``; every other exception passes unchanged."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as exc:
+        found = _LIBRARY_OS_ERROR.search(str(exc))
+        if found is None:
+            raise
+        code = int(found[1])
+        raise OSError(code, os.strerror(code), None if path is None else os.fspath(path)) from exc

@@ -57,11 +57,14 @@ def _configure_logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     plugin = logging.getLogger("hybrid_plugin")
     plugin.setLevel(logging.DEBUG if verbose else logging.INFO)
+    plugin.propagate = verbose
+    for handler in [h for h in plugin.handlers if getattr(h, "_hybrid_plugin_cli", False)]:
+        plugin.removeHandler(handler)  # an earlier main() in this process (tests, notebooks) added it
     if not verbose:
         handler = logging.StreamHandler(sys.stderr)
+        handler._hybrid_plugin_cli = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("hybrid-plugin: %(message)s"))
         plugin.addHandler(handler)
-        plugin.propagate = False
         # the libraries' own chatter (model-card widget bars, INFO lines) stays out of the default output
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
@@ -71,6 +74,14 @@ def _configure_logging(verbose: bool) -> None:
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _close_progress_bars() -> None:
+    """End any progress bar cut short, so that the last line of the output starts on a line of its own."""
+    tqdm = sys.modules.get("tqdm")  # imported by whatever showed a bar; nothing to close otherwise
+    if tqdm is not None:
+        for bar in list(tqdm.tqdm._instances):
+            bar.close()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -95,12 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except HybridPluginError as exc:
+        _close_progress_bars()
         print(f"hybrid-plugin: error: {exc}", file=sys.stderr)
         return 2
     except (OSError, UnicodeDecodeError) as exc:  # permissions, not a folder, no space left, undecodable input
+        _close_progress_bars()
         print(f"hybrid-plugin: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _close_progress_bars()
         print("hybrid-plugin: interrupted; outputs are as they were before this run (or resumable)", file=sys.stderr)
         return 130
     finally:

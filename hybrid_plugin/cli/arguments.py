@@ -13,8 +13,10 @@ from pathlib import Path
 
 from hybrid_plugin.data.collection import ParallelQA
 from hybrid_plugin.data.loading import load_parallel_qa
+from hybrid_plugin.models.backends import BACKENDS, DEFAULT_EVAL_BACKEND, DEFAULT_EVAL_PRECISION, PRECISIONS
 
 __all__ = [
+    "add_backend_arguments",
     "DATASET_HELP",
     "add_dataset_arguments",
     "finite_float",
@@ -81,3 +83,13 @@ def load_dataset_arguments(args: argparse.Namespace) -> ParallelQA:
     """Load the collection named by :func:`add_dataset_arguments`' options."""
     qa = load_parallel_qa(args.dataset, data=args.data, languages=args.languages)
     return qa.limit(args.limit)
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` / ``--precision`` (shared with ``reproduce``)."""
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_EVAL_BACKEND,
+                        help="inference backend for encoding: the model exported once per model and cached "
+                             f"(default: {DEFAULT_EVAL_BACKEND}; benchmarks/encoding/README.md)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_EVAL_PRECISION,
+                        help="fp32, or int8 (dynamic quantisation; --backend onnx only; the results say so) "
+                             f"(default: {DEFAULT_EVAL_PRECISION})")

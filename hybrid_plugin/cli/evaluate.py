@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from hybrid_plugin.cli.arguments import add_dataset_arguments, load_dataset_arguments, positive_int
+from hybrid_plugin.cli.arguments import add_backend_arguments, add_dataset_arguments, load_dataset_arguments, positive_int
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.evaluation.results import MEASURES, RESULTS_FILE, SETTINGS, EvaluationResults
 from hybrid_plugin.files import check_output
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> None:
         results = evaluate(qa, args.model, out=out, batch_size=args.batch_size, depth=args.depth, runs=args.runs,
                            limit=args.limit, cache=not args.no_cache, overwrite=args.overwrite, device=args.device,
                            show_progress=not args.quiet, verify_runs=args.verify_runs, workers=args.workers,
-                           load_seconds=load_seconds)
+                           load_seconds=load_seconds, backend=args.backend, precision=args.precision)
     print(summary_lines(results))
     print(f"results: {out / RESULTS_FILE}")
 
@@ -82,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bm25", action="store_true", help="evaluate the BM25 baseline (Pyserini Lucene) instead")
     parser.add_argument("--device", default=None, help="torch device: cpu, cuda, cuda:N, mps (default: "
                                                        "sentence-transformers' choice)")
+    add_backend_arguments(parser)
     parser.add_argument("--no-cache", action="store_true", help="encode everything again (no embedding cache)")
     parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
                         help="threads ranking query languages and writing runs (default: CPU count + 1, at most 4)")

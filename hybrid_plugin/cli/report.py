@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hybrid_plugin.analysis.leaderboard import leaderboard
 from hybrid_plugin.evaluation.results import load_results
-from hybrid_plugin.files import atomic_write
+from hybrid_plugin.files import atomic_files
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +21,10 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(20, "exists and is not a folder", str(out))
-    with atomic_write(out / "leaderboard.md") as md, atomic_write(out / "leaderboard.csv") as csv_file:
-        md.write(markdown)
-        csv_file.write(table)
+    with atomic_files() as open_new:  # the two files change together
+        for name, text in (("leaderboard.md", markdown), ("leaderboard.csv", table)):
+            with open_new(out / name) as handle:
+                handle.write(text)
     print(markdown, end="")
     logger.info("wrote %s and %s", out / "leaderboard.md", out / "leaderboard.csv")
 

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from hybrid_plugin.cli.arguments import positive_int, unit_float
+from hybrid_plugin.cli.arguments import add_backend_arguments, positive_int, unit_float
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.study import ReproduceSettings, check_record, run_reproduction, summary_markdown
 
@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> None:
     settings = ReproduceSettings(
         out=out, preset=preset, model=args.model, data_root=args.data_root, alphas=args.alphas, seeds=args.seeds,
         max_steps=args.max_steps, batch_size=args.batch_size, eval_limit=args.eval_limit,
-        train_limit=args.train_limit, export=not args.no_export, publish=args.publish,
+        train_limit=args.train_limit, export=not args.no_export, publish=args.publish, backend=args.backend,
+        precision=args.precision,
     )
     if preset == "quick":
         print(f"hybrid-plugin reproduce --quick: a small study ({settings.plan()['max_steps']} training steps per "
@@ -81,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=positive_int, metavar="N", help="pairs per batch (preset's default)")
     parser.add_argument("--eval-limit", type=positive_int, metavar="N", help="evaluate on the first N items only")
     parser.add_argument("--train-limit", type=positive_int, metavar="N", help="train on the first N items only")
+    add_backend_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="do not export encoders (no record.yaml)")
     parser.add_argument("--publish", type=Path, metavar="DIR", help="copy the small outputs (results, tables, "
                         "heatmaps, record; no models, indexes or runs) to DIR as they are finished")

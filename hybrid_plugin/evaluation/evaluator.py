@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
@@ -28,6 +29,7 @@ from hybrid_plugin.evaluation.cells import SETTINGS, DatasetInfo, ModelInfo
 from hybrid_plugin.evaluation.results import EvaluationResults
 from hybrid_plugin.evaluation.scoring import RankingOutcome, evaluate_embeddings
 from hybrid_plugin.models import model_prompts
+from hybrid_plugin.models.backends import check_backend, runtime_copy
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -56,6 +58,8 @@ class MultilingualRetrievalEvaluator(SentenceEvaluator):
         primary_metric (str, default "map_mean"): one of ``map_mono``, ``map_cross``, ``map_multi``,
             ``map_mean`` (the mean of the three); the metric used to pick the best checkpoint.
         write_csv (bool, default True): append the metrics to ``<output_path>/<name>_results.csv``.
+        backend (str, default "torch"), precision (str, default "fp32"): encode with a copy of the model exported
+            to this backend at every call (see :mod:`hybrid_plugin.models.backends`); training stays PyTorch.
 
     Returns (``__call__``):
         ``{"<name>_map_mono", "<name>_map_cross", "<name>_map_multi", "<name>_map_mean", "<name>_bias"}``
@@ -76,8 +80,10 @@ class MultilingualRetrievalEvaluator(SentenceEvaluator):
 
     def __init__(self, qa: ParallelQA, *, max_questions: int | None = None, languages: Iterable[str] | None = None,
                  name: str = "", batch_size: int = 32, show_progress_bar: bool = False,
-                 primary_metric: PrimaryMetric = "map_mean", write_csv: bool = True) -> None:
+                 primary_metric: PrimaryMetric = "map_mean", write_csv: bool = True,
+                 backend: str = "torch", precision: str = "fp32") -> None:
         super().__init__()
+        check_backend(backend, precision)
         if not isinstance(qa, ParallelQA):
             raise UsageError(f"qa must be a ParallelQA (see load_parallel_qa) but got {type(qa).__name__}")
         if max_questions is not None and (isinstance(max_questions, bool) or not isinstance(max_questions, int)
@@ -95,6 +101,7 @@ class MultilingualRetrievalEvaluator(SentenceEvaluator):
         self.batch_size = batch_size
         self.show_progress_bar = show_progress_bar
         self.write_csv = write_csv
+        self.backend, self.precision = backend, precision
         self.primary_metric = primary_metric
         self.greater_is_better = True
         self.csv_file = f"{name + '_' if name else ''}multilingual_retrieval_results.csv"
@@ -103,8 +110,10 @@ class MultilingualRetrievalEvaluator(SentenceEvaluator):
 
     def compute(self, model: SentenceTransformer) -> RankingOutcome:
         """Encode the subset and rank it (the full per-setting outcome; full-ranking mAP and bias only)."""
-        encoded = encode_parallel_qa(model, self.qa, prompts=model_prompts(model), batch_size=self.batch_size,
-                                     cache=None, show_progress=self.show_progress_bar)
+        with tempfile.TemporaryDirectory(prefix="hybrid-plugin-eval-") as folder:
+            runtime = runtime_copy(model, self.backend, self.precision, folder)  # the model itself stays PyTorch
+            encoded = encode_parallel_qa(runtime, self.qa, prompts=model_prompts(model), batch_size=self.batch_size,
+                                         cache=None, show_progress=self.show_progress_bar)
         return evaluate_embeddings(self.qa, encoded, depth=0)
 
     def __call__(self, model: SentenceTransformer, output_path: str | None = None, epoch: int = -1,

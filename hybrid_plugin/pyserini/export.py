@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from hybrid_plugin.errors import UsageError, VerificationError
+from hybrid_plugin.errors import UsageError, VerificationError, library_os_errors
 from hybrid_plugin.files import check_output, claim_output, staged_folder
 from hybrid_plugin.models.loading import load_model, model_prompts, resolve_model
 from hybrid_plugin.provenance import package_versions
@@ -349,7 +349,7 @@ def export_model(model: str | os.PathLike[str] | None, out: str | os.PathLike[st
     st = load_model(source, device="cpu")
     st.eval()
     flags = pyserini_flags(st)
-    with staged_folder(out) as tmp:
+    with staged_folder(out, overwrite=overwrite) as tmp, library_os_errors(out):
         st.save(str(tmp))
         _set_tokenizer_max_length(tmp, flags["max_length"])
         if verify:

@@ -53,7 +53,8 @@ def write_faiss_index(folder: str | Path, vectors: np.ndarray, docids: Sequence[
     with staged_folder(folder) as tmp:
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
-        faiss.write_index(index, str(tmp / "index"))
+        # serialised here and written by Python: a failed write (a full disk) is an OSError, not faiss's RuntimeError
+        (tmp / "index").write_bytes(faiss.serialize_index(index).tobytes())
         (tmp / "docid").write_text("".join(f"{d}\n" for d in docids), encoding="utf-8")
     return folder
 

@@ -22,7 +22,6 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from hybrid_plugin.data.collection import (
     read_text_lines,
 )
 from hybrid_plugin.errors import DataError, UsageError
-from hybrid_plugin.files import atomic_write, sha256_file
+from hybrid_plugin.files import atomic_files, sha256_file
 
 __all__ = ["PreparedFiles", "prepare", "prepared_paths", "read_prepared", "read_qrels", "read_topics"]
 
@@ -82,8 +81,9 @@ def prepare(qa: ParallelQA, out: str | Path = ".", *, overwrite: bool = False) -
     """Write ``qa`` as Pyserini topics, JsonCollection corpora and TREC qrels under ``out``.
 
     Everything is checked before the first byte is written: the names (:meth:`ParallelQA.check_names`), at
-    least two languages, and the targets. All files are then written to temporary names and renamed only when
-    every one is complete, so an error leaves no partial output. Only the files listed in the module docstring
+    least two languages, and the targets. All files are then written to temporary names and renamed together
+    only when every one is complete (:func:`~hybrid_plugin.files.atomic_files`), so an error or an interrupt
+    leaves the old files or the new ones, never a mix. Only the files listed in the module docstring
     are ever written; existing ones with other content are an error unless ``overwrite`` (which replaces just
     those), and nothing else in ``out`` is touched.
 
@@ -101,11 +101,10 @@ def prepare(qa: ParallelQA, out: str | Path = ".", *, overwrite: bool = False) -
     if clashes and not overwrite:
         raise UsageError(f"{clashes[0]} exists with other content ({len(clashes)} file(s) would change); "
                          "pass --overwrite to replace them")
-    with ExitStack() as renames:  # every file is complete before the first rename
+    with atomic_files() as open_new:  # every file is complete before the first rename
         for path, text in contents.items():
-            handle = renames.enter_context(atomic_write(path))
-            handle.write(text)
-            handle.close()  # keep few files open; atomic_write renames it when the stack unwinds
+            with open_new(path) as handle:
+                handle.write(text)
     logger.info("wrote %d topic files, %d corpora and %d qrels files under %s",
                 len(qa.languages), len(qa.languages), len(qa.languages) + 1, files.root)
     return files

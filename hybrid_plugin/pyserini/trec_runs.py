@@ -28,7 +28,7 @@ import errno
 import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
@@ -115,14 +115,14 @@ class _RunRenderer:
     Args:
         docids: the document ids (indexed by the ``docs`` arrays given to :meth:`render`).
         tag: the run tag.
-        depth: the most hits per query.
+        depth: the most hits per query (no more than there are documents: a larger value is cut to that).
     """
 
     def __init__(self, docids: Sequence[str], tag: str, depth: int) -> None:
         if not tag or any(ch.isspace() for ch in tag):
             raise UsageError(f"a run tag must be non-empty without whitespace but got {tag!r}")
         self.docs = _lanes(_lane_table([f"{d} " for d in docids]))
-        self.depth = max(depth, 1)
+        self.depth = max(1, min(depth, len(docids)))  # the rank table is built for every rank up to it
         self.ranks = _lane_table([f"{r} " for r in range(1, self.depth + 1)])
         self.suffix = _lane_table([f" {tag}\n"])[0]
 
@@ -336,7 +336,8 @@ class RunFileWriter:
             self._fd = -1
         if self._map is not None:
             self._buffer = None
-            self._map.close()
+            with suppress(BufferError):  # a view of it is still held (by the traceback of a failed write)
+                self._map.close()
             self._map = None
 
     def __enter__(self) -> RunFileWriter:

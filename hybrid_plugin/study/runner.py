@@ -118,6 +118,13 @@ class _Collections:
         self.settings = settings
         self.loaded: dict[tuple[str, int | None], ParallelQA] = {}
 
+    def load_all(self, todo: list[Condition]) -> None:
+        """Load every collection the conditions need (a bad ``--data-root`` fails before the folder is claimed)."""
+        for cond in todo:
+            self.get(cond.eval_set, self.settings.eval_limit)
+            if cond.train_set is not None:
+                self.get(cond.train_set, self.settings.train_limit)
+
     def get(self, name: str, limit: int | None) -> ParallelQA:
         if (name, limit) not in self.loaded:
             self.loaded[(name, limit)] = load_parallel_qa(name, data=self.settings.data(name)).limit(limit)
@@ -181,7 +188,8 @@ def _evaluate(settings: ReproduceSettings, cond: Condition, model: str, collecti
     else:
         name = "base" if cond.train_set is None else f"{cond.config} (trained on {cond.train_set}, seed {cond.seed})"
         results = evaluate(collections.get(cond.eval_set, settings.eval_limit), model, out=out, model_name=name,
-                           limit=settings.eval_limit, overwrite=True, training=training)
+                           limit=settings.eval_limit, overwrite=True, training=training, backend=settings.backend,
+                           precision=settings.precision)
     _prune_runs(out / "runs")
     return results
 
@@ -272,9 +280,10 @@ def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], N
     _check_study_folder(settings.out)
     base_name = settings.model or DEFAULT_MODEL_NAME
     base_path = resolve_model(settings.model)
-    _check_plan(settings)
-    collections = _Collections(settings)
     todo = conditions(settings)
+    collections = _Collections(settings)
+    collections.load_all(todo)
+    _check_plan(settings)
     all_results: dict[tuple[str, str], list[EvaluationResults]] = {}
     left = sum(not (c.eval_dir(settings.out) / RESULTS_FILE).is_file() for c in todo)
     worked = 0

@@ -29,6 +29,7 @@ from typing import Any, Literal, get_args
 
 from hybrid_plugin.data.collection import check_name
 from hybrid_plugin.errors import UsageError
+from hybrid_plugin.models.backends import DEFAULT_EVAL_BACKEND, DEFAULT_EVAL_PRECISION, check_backend
 
 __all__ = [
     "DIRECTIONS",
@@ -121,6 +122,8 @@ class ReproduceSettings:
         train_limit (int, optional): train on the first N items.
         eval_limit (int, optional): evaluate on the first N items (their paragraphs form the pools).
         export (bool): export every trained model for Pyserini. Defaults to True.
+        backend, precision (str): the inference backend and precision of the evaluations (training stays
+            PyTorch); see :mod:`hybrid_plugin.models.backends`.
         publish (Path, optional): also copy the small outputs (plan, results, tables, heatmaps, record) here as
             they are finished: a folder to commit, without models, indexes or runs.
 
@@ -146,11 +149,14 @@ class ReproduceSettings:
     eval_limit: int | None = None
     export: bool = True
     publish: Path | None = None
+    backend: str = DEFAULT_EVAL_BACKEND
+    precision: str = DEFAULT_EVAL_PRECISION
     _filled: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.preset not in get_args(PresetName):
             raise UsageError(f"preset must be one of {', '.join(get_args(PresetName))}, got {self.preset!r}")
+        check_backend(self.backend, self.precision)
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         for key, value in PRESETS[self.preset].items():
             # once filled (e.g. by dataclasses.replace), a limit left None means "no limit", not "the preset's"
@@ -179,6 +185,8 @@ class ReproduceSettings:
         plan = {k: getattr(self, k) for k in _PLAN_KEYS}
         plan["alphas"] = list(plan["alphas"])
         plan["directions"] = [list(d) for d in plan["directions"]]
+        if (self.backend, self.precision) != ("torch", "fp32"):  # absent from the plans of PyTorch-only studies
+            plan.update(backend=self.backend, precision=self.precision)
         return plan
 
     def scale_note(self) -> str:
@@ -188,6 +196,8 @@ class ReproduceSettings:
                  f"max length {self.max_seq_length}", f"{self.seeds} seed(s)"]
         if self.freeze_embeddings:
             parts.append("token embeddings frozen")
+        if (self.backend, self.precision) != ("torch", "fp32"):
+            parts.append(f"encoded with {self.backend} {self.precision}")
         if self.eval_limit:
             parts.append(f"evaluation on the first {self.eval_limit} items only")
         if self.train_limit:

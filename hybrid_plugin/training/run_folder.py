@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hybrid_plugin.errors import DataError, UsageError
-from hybrid_plugin.files import MARKER, atomic_write, check_output, claim_output, staged_folder
+from hybrid_plugin.files import MARKER, atomic_write, check_output, claim_output, output_lock, staged_folder
 from hybrid_plugin.training.settings import TrainingSettings
 
 if TYPE_CHECKING:
@@ -174,22 +174,30 @@ def run_folder(settings: TrainingSettings, plan: RunPlan, state: PartialState,
 
     ``"replace"`` builds the run in a staging folder beside ``settings.out`` and swaps it in when the block
     succeeds; on any other exit the staging folder is removed and the old run stays. The other modes write in
-    ``settings.out`` itself, so that an interrupted run can be resumed from its checkpoints.
+    ``settings.out`` itself, so that an interrupted run can be resumed from its checkpoints. The main process
+    holds ``settings.out`` for the whole run (:func:`~hybrid_plugin.files.output_lock`): a second run on the same
+    folder is refused, and a plan that another run made stale meanwhile is an error.
     """
     out = Path(settings.out)
-    if plan.mode != "replace":
-        if state.is_main_process:
-            _prepare(out, plan, run_info)
-        state.wait_for_everyone()
-        yield out
-        return
     if not state.is_main_process:
-        yield Path(_shared(None, state))
+        if plan.mode != "replace":
+            state.wait_for_everyone()
+            yield out
+        else:
+            yield Path(_shared(None, state))
         return
-    with staged_folder(out) as staging:
-        _prepare(staging, plan, run_info)
-        _shared(str(staging), state)
-        yield staging
+    with output_lock(out):
+        if plan_run_folder(settings) != plan:
+            raise UsageError("another run changed the output folder meanwhile; run the command again", out)
+        if plan.mode != "replace":
+            _prepare(out, plan, run_info)
+            state.wait_for_everyone()
+            yield out
+            return
+        with staged_folder(out) as staging:
+            _prepare(staging, plan, run_info)
+            _shared(str(staging), state)
+            yield staging
 
 
 def save_final_model(model: SentenceTransformer, folder: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import PartialState
-from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_callback import ProgressCallback, TrainerCallback
 from sentence_transformers import (
     SentenceTransformer,
     SentenceTransformerTrainer,
@@ -31,8 +31,14 @@ from sentence_transformers.sentence_transformer.losses import (
 
 from hybrid_plugin.data.collection import ParallelQA
 from hybrid_plugin.data.loading import load_parallel_qa
-from hybrid_plugin.errors import UsageError
-from hybrid_plugin.models.loading import check_device, load_model, model_prompts, resolve_model
+from hybrid_plugin.errors import UsageError, library_os_errors
+from hybrid_plugin.models.loading import (
+    check_device,
+    check_max_seq_length,
+    load_model,
+    model_prompts,
+    resolve_model,
+)
 from hybrid_plugin.provenance import package_versions
 from hybrid_plugin.sampling.callback import HybridTrainingCallback
 from hybrid_plugin.sampling.sampler import HybridBatchSampler
@@ -138,7 +144,7 @@ def _check_batches(settings: TrainingSettings, qa: ParallelQA, dataset: Any, cal
 
 def _load_model(settings: TrainingSettings, resolved: str) -> _Model:
     model = load_model(resolved, device=settings.device)
-    model.max_seq_length = settings.max_seq_length
+    model.max_seq_length = check_max_seq_length(model, settings.max_seq_length)
     frozen = freeze_input_embeddings(model) if settings.freeze_embeddings else 0
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     prompts = model_prompts(model)
@@ -167,6 +173,28 @@ class _LossOnTheBar(ProgressCallback):
         if state.is_world_process_zero and self.training_bar is not None and logs and "loss" in logs:
             self.training_bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
         logger.debug("step %d: %s", state.global_step, logs)
+
+
+class _AlreadyDone(Exception):
+    """A run resumed from the checkpoint of its last step: nothing is left to train."""
+
+
+class _NoStepPastTheEnd(TrainerCallback):
+    """Stops a run resumed at its last step before the step transformers would still take (it checks for the end
+    only after a step): an interrupt during the final save then resumes to the model of a run never interrupted."""
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if 0 < state.max_steps <= state.global_step:
+            raise _AlreadyDone
+
+
+def _train(trainer: Any, resume_from: str | None) -> Any:
+    """``trainer.train``; None when the checkpoint resumed from ends the run (its state and weights are loaded)."""
+    try:
+        return trainer.train(resume_from_checkpoint=resume_from)
+    except _AlreadyDone:
+        trainer.callback_handler.on_train_end(trainer.args, trainer.state, trainer.control)
+        return None
 
 
 def _arguments(settings: TrainingSettings, folder: Path, base: _Model, evaluate: bool, eval_steps: int | None,
@@ -229,7 +257,7 @@ def _timings(marks: dict[str, float], output: Any, trainer: Any, callback: Hybri
         "data_s": round(marks["data"] - marks["started"], 3),
         "setup_s": round(marks["setup"] - marks["data"], 3),
         "train_s": round(marks["train"] - marks["setup"], 3),
-        "train_runtime_s": output.metrics.get("train_runtime"),
+        "train_runtime_s": output.metrics.get("train_runtime") if output is not None else 0.0,
         "seconds_per_step": round((marks["train"] - marks["setup"]) / steps, 4),
         "sampler_plan_s": round(sampler.plan_seconds, 4) if sampler is not None else None,
     }
@@ -281,11 +309,13 @@ def train(
     base = _load_model(settings, resolved)
     state.wait_for_everyone()
     run_info = {"settings": settings.to_json(), "started": marks["started"]}
-    with run_folder(settings, plan, state, run_info) as folder:  # the inputs are good: now the output may change
+    # the inputs are good: now the output may change (a full disk while saving is an OSError, one line)
+    with run_folder(settings, plan, state, run_info) as folder, library_os_errors(settings.out):
         args = _arguments(settings, folder, base, evaluator is not None, eval_steps, state.is_main_process)
         trainer = SentenceTransformerTrainer(model=base.model, args=args, train_dataset=dataset,
                                              loss=_loss(settings, base.model, state.num_processes),
-                                             evaluator=evaluator, callbacks=[callback, *callbacks])
+                                             evaluator=evaluator,
+                                             callbacks=[callback, *callbacks, _NoStepPastTheEnd()])
         if trainer.pop_callback(ProgressCallback) is not None:
             trainer.add_callback(_LossOnTheBar())
         marks["setup"] = time.time()
@@ -293,7 +323,7 @@ def train(
                     "process(es), %s steps", base.resolved, len(dataset), len(qa.qids), len(qa.languages),
                     settings.sampling, settings.effective_alpha, settings.batch_size, state.num_processes,
                     settings.max_steps if settings.max_steps is not None else f"{settings.epochs:g} epoch(s) of")
-        output = trainer.train(resume_from_checkpoint=plan.resume_from)
+        output = _train(trainer, plan.resume_from)
         marks["train"] = time.time()
         report = _report(settings, qa, dataset, base, trainer, callback, state.num_processes, plan.resume_from)
         report["timings"] = _timings(marks, output, trainer, callback)

@@ -51,8 +51,8 @@ def in_process_scores(model, qa, query_lang: str, pool_lang: str) -> dict[str, f
 def test_stock_pyserini_reproduces_in_process_scores(tmp_path, shared_data, default_model_path):
     from sentence_transformers import SentenceTransformer
 
-    from hybrid_plugin.data import load_parallel_qa
-    from hybrid_plugin.export import read_export
+    from hybrid_plugin.data.loading import load_parallel_qa
+    from hybrid_plugin.pyserini.export import read_export
 
     run([str(BIN / "hybrid-plugin"), "prepare", "xquad-r", "--data", str(shared_data / "xquad-r"),
          "--languages", "en,de", "--limit", str(LIMIT), "--out", "."], tmp_path)
