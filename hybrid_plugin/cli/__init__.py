@@ -69,6 +69,14 @@ def _configure_logging(verbose: bool) -> None:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        # libraries imported already read those variables before they were set: tell them directly
+        hub = sys.modules.get("huggingface_hub")
+        if hub is not None:
+            hub.utils.disable_progress_bars()
+        transformers_logging = sys.modules.get("transformers.utils.logging")
+        if transformers_logging is not None:
+            transformers_logging.disable_progress_bar()
+            transformers_logging.set_verbosity_error()
     logging.getLogger("faiss").setLevel(logging.WARNING)  # its loader logs every SIMD build it tries at INFO
 
 

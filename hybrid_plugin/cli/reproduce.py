@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hybrid_plugin.cli.arguments import add_backend_arguments, positive_int, unit_float
 from hybrid_plugin.errors import UsageError
-from hybrid_plugin.study import ReproduceSettings, check_record, run_reproduction, summary_markdown
+from hybrid_plugin.study.settings import ReproduceSettings
 
 
 def _alphas(text: str) -> tuple[float, ...]:
@@ -25,6 +25,11 @@ def _default_data_root() -> Path | None:
 
 
 def run(args: argparse.Namespace) -> None:
+    # the runner and the record import training and evaluation (torch): not for `--help` or a bad option
+    from hybrid_plugin.study.record import check_record
+    from hybrid_plugin.study.runner import run_reproduction
+    from hybrid_plugin.study.summary import summary_markdown
+
     if args.check:
         outcomes = check_record(args.check, args.workdir or ".", only=args.only, study=args.study,
                                 progress=print)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import errno
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -107,3 +109,12 @@ def test_lazy_exports_import_on_first_use():
     assert dir_() == ["own", "sqrt"]
     with pytest.raises(AttributeError, match="module 'pkg' has no attribute 'nope'"):
         getattr_("nope")
+
+
+def test_the_parser_imports_neither_torch_nor_scipy():
+    """`hybrid-plugin --help` and a bad option stay light: the heavy libraries load only when a command runs."""
+    code = ("import sys, hybrid_plugin.cli as c; c.build_parser(); "
+            "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'scipy', 'pyserini') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
