@@ -28,6 +28,7 @@ __all__ = [
     "ModelInfo",
     "Setting",
     "is_finite_number",
+    "is_positive_int",
     "mean_of_present",
     "split_pair",
 ]
@@ -135,6 +136,11 @@ class DatasetInfo:
 def is_finite_number(value: Any) -> bool:
     """A JSON number that is finite (``True`` / ``False`` are not numbers here)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_positive_int(value: Any) -> bool:
+    """An integer >= 1 (``True`` is not one here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def mean_of_present(values: Iterable[float | None]) -> float | None:

@@ -54,9 +54,9 @@ from hybrid_plugin.evaluation.embedding_cache import EmbeddingCache, model_ident
 from hybrid_plugin.evaluation.encoding import EncodedQA, encode_parallel_qa
 from hybrid_plugin.evaluation.measures import DEPTH, TrecMeasures
 from hybrid_plugin.evaluation.ranking import CollectionLayout
-from hybrid_plugin.evaluation.cells import MULTI, TREC_MEASURES, ModelInfo
+from hybrid_plugin.evaluation.cells import MULTI, TREC_MEASURES, ModelInfo, is_positive_int
 from hybrid_plugin.evaluation.results import EvaluationResults
-from hybrid_plugin.evaluation.scoring import RUN_CHOICES, RankingOutcome, RunChoice, evaluate_embeddings
+from hybrid_plugin.evaluation.scoring import RankingOutcome, RunChoice, check_run_options, evaluate_embeddings
 from hybrid_plugin.files import check_output, claim_output, staged_folder
 from hybrid_plugin.models import (
     DEFAULT_MODEL_ALIASES,
@@ -107,13 +107,10 @@ class EvaluateSettings:
 
     def __post_init__(self) -> None:
         check_backend(self.backend, self.precision)
-        if not _positive(self.batch_size):
+        if not is_positive_int(self.batch_size):
             raise UsageError(f"--batch-size must be a positive number but got {self.batch_size!r}")
-        if not _positive(self.depth):
-            raise UsageError(f"--depth must be a positive number of hits but got {self.depth!r}")
-        if self.runs not in RUN_CHOICES:
-            raise UsageError(f"--runs must be one of {', '.join(RUN_CHOICES)} but got {self.runs!r}")
-        if self.workers is not None and not _positive(self.workers):
+        check_run_options(self.depth, self.runs)
+        if self.workers is not None and not is_positive_int(self.workers):
             raise UsageError(f"--workers must be a positive number of threads but got {self.workers!r}")
         if not isinstance(self.run_tag, str) or not self.run_tag or any(ch.isspace() for ch in self.run_tag):
             raise UsageError(f"a run tag must be non-empty without whitespace but got {self.run_tag!r}")
@@ -123,10 +120,6 @@ class EvaluateSettings:
         return {"depth": self.depth, "score_decimals": SCORE_DECIMALS, "similarity": SIMILARITY,
                 "tie_break": TIE_BREAK, "batch_size": self.batch_size, "run_tag": self.run_tag, "runs": self.runs,
                 "backend": self.backend, "precision": self.precision}
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 @dataclass(frozen=True)

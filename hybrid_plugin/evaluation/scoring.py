@@ -55,12 +55,12 @@ from hybrid_plugin.evaluation.ranking import (
     language_bias,
     rank_rows,
 )
-from hybrid_plugin.evaluation.cells import MULTI, Cell, DatasetInfo, ModelInfo
+from hybrid_plugin.evaluation.cells import MULTI, Cell, DatasetInfo, ModelInfo, is_positive_int
 from hybrid_plugin.evaluation.results import EvaluationResults
 from hybrid_plugin.provenance import package_versions
 from hybrid_plugin.pyserini.trec_runs import RunFileWriter, _RunRenderer
 
-__all__ = ["RUN_CHOICES", "RankingOutcome", "RunChoice", "ScoreFn", "dataset_info", "evaluate_embeddings",
+__all__ = ["RUN_CHOICES", "RankingOutcome", "RunChoice", "ScoreFn", "check_run_options", "dataset_info", "evaluate_embeddings",
            "evaluate_scores", "writes_run"]
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,14 @@ RunChoice = Literal["default", "all", "none"]
 (``X-multi``), what the stock reproduction searches; ``all`` every setting; ``none`` no file. The measures of
 every setting are computed either way."""
 RUN_CHOICES: tuple[str, ...] = get_args(RunChoice)
+
+
+def check_run_options(depth: Any, runs: Any) -> None:
+    """The run options every evaluation shares (dense and BM25): a positive ``depth``, ``runs`` a known choice."""
+    if not is_positive_int(depth):
+        raise UsageError(f"--depth must be a positive number of hits but got {depth!r}")
+    if runs not in RUN_CHOICES:
+        raise UsageError(f"--runs must be one of {', '.join(RUN_CHOICES)} but got {runs!r}")
 
 ScoreFn = Callable[[str, slice], np.ndarray]
 """``score(query_language, rows)`` -> scores of those query rows against the multi pool (columns in pool order)."""

@@ -32,7 +32,6 @@ Example::
 from __future__ import annotations
 
 import logging
-import math
 import os
 import tempfile
 import time
@@ -46,10 +45,11 @@ from tqdm.auto import tqdm
 
 from hybrid_plugin.data import ParallelQA
 from hybrid_plugin.errors import UsageError
+from hybrid_plugin.evaluation.cells import is_finite_number, is_positive_int
 from hybrid_plugin.evaluation.measures import DEPTH
 from hybrid_plugin.evaluation.pipeline import verify_run_files, write_qrels, write_results
 from hybrid_plugin.evaluation.results import EvaluationResults, ModelInfo
-from hybrid_plugin.evaluation.scoring import RUN_CHOICES, RunChoice, evaluate_scores
+from hybrid_plugin.evaluation.scoring import RunChoice, check_run_options, evaluate_scores
 from hybrid_plugin.files import check_output, claim_output, staged_folder
 from hybrid_plugin.pyserini.java import configure_java
 from hybrid_plugin.pyserini.trec_runs import SCORE_DECIMALS
@@ -200,13 +200,10 @@ class Bm25Settings:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if not _positive(self.depth):
-            raise UsageError(f"--depth must be a positive number of hits but got {self.depth!r}")
-        if self.runs not in RUN_CHOICES:
-            raise UsageError(f"--runs must be one of {', '.join(RUN_CHOICES)} but got {self.runs!r}")
-        if not (_finite(self.k1) and self.k1 >= 0 and _finite(self.b) and 0 <= self.b <= 1):
+        check_run_options(self.depth, self.runs)
+        if not (is_finite_number(self.k1) and self.k1 >= 0 and is_finite_number(self.b) and 0 <= self.b <= 1):
             raise UsageError(f"BM25 needs k1 >= 0 and 0 <= b <= 1 but got k1={self.k1}, b={self.b}")
-        if self.threads is not None and not _positive(self.threads):
+        if self.threads is not None and not is_positive_int(self.threads):
             raise UsageError(f"threads must be a positive number but got {self.threads!r}")
 
     def record(self) -> dict[str, Any]:
@@ -215,14 +212,6 @@ class Bm25Settings:
                 "tie_break": "docid descending (trec_eval)", "run_tag": RUN_TAG, "runs": self.runs,
                 "unmatched": "not retrieved: precision 0 in AP, the mean rank of the unretrieved candidates in "
                              "the bias; not in the runs"}
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def evaluate_bm25(
