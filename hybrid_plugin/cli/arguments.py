@@ -20,6 +20,7 @@ __all__ = [
     "DATASET_HELP",
     "add_dataset_arguments",
     "finite_float",
+    "positive_float",
     "language_list",
     "load_dataset_arguments",
     "positive_int",
@@ -48,6 +49,14 @@ def finite_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from hybrid_plugin.cli.arguments import add_backend_arguments, positive_int, unit_float
+from hybrid_plugin.cli.arguments import add_backend_arguments, positive_float, positive_int, unit_float
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.study.settings import ReproduceSettings
 
@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> None:
         out=out, preset=preset, model=args.model, data_root=args.data_root, alphas=args.alphas, seeds=args.seeds,
         max_steps=args.max_steps, batch_size=args.batch_size, eval_limit=args.eval_limit,
         train_limit=args.train_limit, export=not args.no_export, publish=args.publish, backend=args.backend,
+        scale=args.scale, hard_negatives=args.hard_negatives, loss=args.loss, mini_batch_size=args.mini_batch_size,
         precision=args.precision,
     )
     if preset == "quick":
@@ -87,6 +88,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=positive_int, metavar="N", help="pairs per batch (preset's default)")
     parser.add_argument("--eval-limit", type=positive_int, metavar="N", help="evaluate on the first N items only")
     parser.add_argument("--train-limit", type=positive_int, metavar="N", help="train on the first N items only")
+    parser.add_argument("--scale", type=positive_float, metavar="S",
+                        help="the loss's similarity scale, 1/temperature (preset's default; E5 was trained at 100)")
+    parser.add_argument("--hard-negatives", action="store_true", default=None,
+                        help="add a same-paragraph hard negative to every pair")
+    parser.add_argument("--loss", choices=("mnrl", "cached-mnrl"),
+                        help="cached-mnrl: the cached (GradCache) loss, large batches in flat memory")
+    parser.add_argument("--mini-batch-size", type=positive_int, metavar="M", help="mini-batch of cached-mnrl")
     add_backend_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="do not export encoders (no record.yaml)")
     parser.add_argument("--publish", type=Path, metavar="DIR", help="copy the small outputs (results, tables, "

@@ -142,7 +142,8 @@ def _train(settings: ReproduceSettings, cond: Condition, collections: _Collectio
         sampling=cond.sampling, alpha=cond.alpha if cond.sampling == "hybrid" else None,
         max_steps=settings.max_steps, epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
         max_seq_length=settings.max_seq_length, seed=cond.seed, freeze_embeddings=settings.freeze_embeddings,
-        limit=settings.train_limit, resume=resume,
+        limit=settings.train_limit, resume=resume, scale=settings.scale, hard_negatives=settings.hard_negatives,
+        loss=settings.loss, mini_batch_size=settings.mini_batch_size,
         overwrite=out.exists() and not resume,  # a run that died before its first checkpoint starts again
         save_steps=max(10, (settings.max_steps or 1000) // 4),
     ), qa=collections.get(str(cond.train_set), settings.train_limit))
@@ -198,7 +199,8 @@ def _training_info(settings: ReproduceSettings, cond: Condition, base_name: str)
     info: dict[str, Any] = {"base_model": base_name, "sampling": cond.sampling, "alpha": cond.alpha}
     if cond.train_set is not None:
         info.update(seed=cond.seed, train_dataset=cond.train_set, max_steps=settings.max_steps,
-                    batch_size=settings.batch_size, learning_rate=settings.lr, train_limit=settings.train_limit)
+                    batch_size=settings.batch_size, learning_rate=settings.lr, train_limit=settings.train_limit,
+                    scale=settings.scale, hard_negatives=settings.hard_negatives, loss=settings.loss)
         report = cond.model_dir(settings.out) / "training.json"
         if report.is_file():
             try:

@@ -30,12 +30,14 @@ from typing import Any, Literal, get_args
 from hybrid_plugin.data.collection import check_name
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.models.backends import DEFAULT_EVAL_BACKEND, DEFAULT_EVAL_PRECISION, check_backend
+from hybrid_plugin.training.settings import LossName
 
 __all__ = [
     "DIRECTIONS",
     "PRESETS",
     "Condition",
     "PresetName",
+    "RECIPE_DEFAULTS",
     "ReproduceSettings",
     "conditions",
     "config_name",
@@ -59,6 +61,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 _PLAN_KEYS = ("preset", "model", "alphas", "seeds", "directions", "max_steps", "epochs", "batch_size",
               "max_seq_length", "lr", "freeze_embeddings", "train_limit", "eval_limit")
+
+RECIPE_DEFAULTS: dict[str, Any] = {"scale": 20.0, "hard_negatives": False, "loss": "mnrl", "mini_batch_size": 16}
+"""The loss recipe the first studies ran with (sentence-transformers' defaults). A plan records a recipe field only
+when it differs from these, so the plans of the studies already run stay valid when resumed."""
 
 
 def _positive_int(value: Any, option: str, *, optional: bool = True) -> int | None:
@@ -121,6 +127,10 @@ class ReproduceSettings:
             :class:`~hybrid_plugin.training.settings.TrainingSettings`).
         train_limit (int, optional): train on the first N items.
         eval_limit (int, optional): evaluate on the first N items (their paragraphs form the pools).
+        scale (float, optional): the loss's similarity scale (inverse temperature); None: 20.
+        hard_negatives (bool, optional): add a same-paragraph hard negative to every pair; None: False.
+        loss (str, optional): ``"mnrl"`` or ``"cached-mnrl"`` (GradCache: large batches in flat memory); None: mnrl.
+        mini_batch_size (int, optional): the cached loss's mini-batch; None: 16.
         export (bool): export every trained model for Pyserini. Defaults to True.
         backend, precision (str): the inference backend and precision of the evaluations (training stays
             PyTorch); see :mod:`hybrid_plugin.models.backends`.
@@ -147,6 +157,10 @@ class ReproduceSettings:
     freeze_embeddings: bool | None = None
     train_limit: int | None = None
     eval_limit: int | None = None
+    scale: float | None = None
+    hard_negatives: bool | None = None
+    loss: LossName | None = None
+    mini_batch_size: int | None = None
     export: bool = True
     publish: Path | None = None
     backend: str = DEFAULT_EVAL_BACKEND
@@ -158,7 +172,7 @@ class ReproduceSettings:
             raise UsageError(f"preset must be one of {', '.join(get_args(PresetName))}, got {self.preset!r}")
         check_backend(self.backend, self.precision)
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        for key, value in PRESETS[self.preset].items():
+        for key, value in {**RECIPE_DEFAULTS, **PRESETS[self.preset]}.items():
             # once filled (e.g. by dataclasses.replace), a limit left None means "no limit", not "the preset's"
             if values[key] is None and not (key in ("train_limit", "eval_limit") and self._filled):
                 values[key] = value
@@ -176,7 +190,11 @@ class ReproduceSettings:
             lr=_positive_float(values["lr"], "lr"),
             freeze_embeddings=bool(values["freeze_embeddings"]), export=bool(self.export),
             train_limit=_positive_int(values["train_limit"], "--train-limit"),
-            eval_limit=_positive_int(values["eval_limit"], "--eval-limit"), _filled=True)
+            eval_limit=_positive_int(values["eval_limit"], "--eval-limit"), _filled=True,
+            scale=_positive_float(values["scale"], "--scale"), hard_negatives=bool(values["hard_negatives"]),
+            mini_batch_size=_positive_int(values["mini_batch_size"], "--mini-batch-size", optional=False))
+        if values["loss"] not in get_args(LossName):
+            raise UsageError(f"--loss must be one of {', '.join(get_args(LossName))}, got {values['loss']!r}")
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
@@ -185,6 +203,7 @@ class ReproduceSettings:
         plan = {k: getattr(self, k) for k in _PLAN_KEYS}
         plan["alphas"] = list(plan["alphas"])
         plan["directions"] = [list(d) for d in plan["directions"]]
+        plan.update({k: getattr(self, k) for k, v in RECIPE_DEFAULTS.items() if getattr(self, k) != v})
         if (self.backend, self.precision) != ("torch", "fp32"):  # absent from the plans of PyTorch-only studies
             plan.update(backend=self.backend, precision=self.precision)
         return plan
@@ -196,6 +215,12 @@ class ReproduceSettings:
                  f"max length {self.max_seq_length}", f"{self.seeds} seed(s)"]
         if self.freeze_embeddings:
             parts.append("token embeddings frozen")
+        if self.scale != RECIPE_DEFAULTS["scale"]:
+            parts.append(f"loss scale {self.scale:g}")
+        if self.hard_negatives:
+            parts.append("same-paragraph hard negatives")
+        if self.loss == "cached-mnrl":
+            parts.append(f"cached loss (mini-batch {self.mini_batch_size})")
         if (self.backend, self.precision) != ("torch", "fp32"):
             parts.append(f"encoded with {self.backend} {self.precision}")
         if self.eval_limit:

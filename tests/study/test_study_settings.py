@@ -8,7 +8,7 @@ import math
 import pytest
 
 from hybrid_plugin.errors import UsageError
-from hybrid_plugin.study.settings import PRESETS, ReproduceSettings, conditions, config_name
+from hybrid_plugin.study.settings import PRESETS, RECIPE_DEFAULTS, ReproduceSettings, conditions, config_name
 
 
 def test_config_names():
@@ -43,6 +43,10 @@ def test_presets_fill_unset_fields(tmp_path):
         ({"epochs": math.nan}, "epochs must be a finite positive number"),
         ({"directions": ()}, "at least one"),
         ({"directions": (("xquad-r",),)}, "a direction must be"),
+        ({"scale": 0}, "--scale must be a finite positive number"),
+        ({"scale": math.nan}, "--scale must be a finite positive number"),
+        ({"loss": "cross-entropy"}, "--loss must be one of mnrl, cached-mnrl"),
+        ({"mini_batch_size": 0}, "--mini-batch-size must be a positive integer"),
     ],
 )
 def test_bad_settings(tmp_path, kwargs, message):
@@ -71,3 +75,17 @@ def test_conditions_base_first_then_seed_by_seed(tmp_path):
     assert hybrid.eval_dir(tmp_path) == tmp_path / "eval" / "xquad-r" / "hybrid-a0.5" / "seed0"
     assert hybrid.encoder_dir(tmp_path) == tmp_path / "encoders" / "mlqa-r" / "hybrid-a0.5-seed0"
     assert found[0].eval_dir(tmp_path) == tmp_path / "eval" / "xquad-r" / "base"
+
+
+def test_the_loss_recipe_enters_the_plan_only_where_it_differs_from_the_first_studies(tmp_path):
+    """Plans written before the recipe options existed (no scale, loss, ...) stay equal to the plan of the same
+    settings now, so those studies resume; a changed recipe is part of the plan and of the scale note."""
+    old = ReproduceSettings(out=tmp_path, preset="full")
+    assert {k: getattr(old, k) for k in RECIPE_DEFAULTS} == RECIPE_DEFAULTS
+    assert not set(RECIPE_DEFAULTS) & set(old.plan())
+    new = ReproduceSettings(out=tmp_path, preset="full", scale=100, hard_negatives=True, loss="cached-mnrl",
+                            mini_batch_size=32, batch_size=128)
+    assert new.plan()["scale"] == 100.0 and new.plan()["hard_negatives"] is True
+    assert new.plan()["loss"] == "cached-mnrl" and new.plan()["mini_batch_size"] == 32
+    note = new.scale_note()
+    assert "loss scale 100" in note and "hard negatives" in note and "cached loss (mini-batch 32)" in note
