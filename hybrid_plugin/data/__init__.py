@@ -6,9 +6,17 @@ What lives here:
   closed character set of languages, dataset names and ids);
 * :mod:`~hybrid_plugin.data.lareqa` -- :func:`read_lareqa_folder` (XQuAD-R, MLQA-R and folders in their format);
 * :mod:`~hybrid_plugin.data.jsonl` -- :func:`read_parallel_jsonl` (a user's own data, one item per line);
+* :mod:`~hybrid_plugin.data.afriqa`, :mod:`~hybrid_plugin.data.ntrex`, :mod:`~hybrid_plugin.data.tatoeba` --
+  :func:`read_afriqa_folder`, :func:`read_ntrex_folder`, :func:`read_tatoeba_folder` (:class:`TatoebaSet` of
+  :class:`Bitext`: one per language, with English);
+* :mod:`~hybrid_plugin.data.languages` -- the language table of the named sets (:data:`LANGUAGES`: codes, scripts,
+  XLM-R's pre-training languages) and the resource level of a language (:func:`resource_levels`);
 * :mod:`~hybrid_plugin.data.registry` -- :data:`DATASETS`, :class:`DatasetSpec`, :func:`fetch_dataset` (pinned,
   verified downloads); add a named set there;
-* :mod:`~hybrid_plugin.data.loading` -- :func:`load_parallel_qa`, the one entry point for all of the above.
+* :mod:`~hybrid_plugin.data.loading` -- :func:`load_parallel_qa`, the one entry point for all of the above
+  (:func:`load_tatoeba` for the Tatoeba bitexts);
+* :mod:`~hybrid_plugin.data.splits` -- :func:`split_items`: a development split of a collection (by item and
+  paragraph, deterministic for a seed), :class:`DataSplit`, :class:`SplitInfo`.
 
 What does not: the Pyserini files written from a collection and read back (:mod:`hybrid_plugin.pyserini.prepared`),
 training rows (:mod:`hybrid_plugin.training`) and encodings (:mod:`hybrid_plugin.evaluation`).
@@ -23,22 +31,40 @@ Example::
 
 from __future__ import annotations
 
+from hybrid_plugin.data.afriqa import read_afriqa_folder
 from hybrid_plugin.data.collection import Candidate, ParallelQA, check_name
 from hybrid_plugin.data.jsonl import read_parallel_jsonl
+from hybrid_plugin.data.languages import LANGUAGES, Language, ResourceLevel, resource_levels
 from hybrid_plugin.data.lareqa import read_lareqa_folder
-from hybrid_plugin.data.loading import load_parallel_qa
+from hybrid_plugin.data.loading import load_parallel_qa, load_tatoeba
+from hybrid_plugin.data.ntrex import read_ntrex_folder
 from hybrid_plugin.data.registry import DATASETS, DatasetSpec, data_cache_dir, fetch_dataset
+from hybrid_plugin.data.splits import DataSplit, SplitInfo, split_items
+from hybrid_plugin.data.tatoeba import Bitext, TatoebaSet, read_tatoeba_folder
 
 __all__ = [
     "DATASETS",
+    "LANGUAGES",
+    "Bitext",
     "Candidate",
+    "DataSplit",
     "DatasetSpec",
+    "Language",
     "ParallelQA",
+    "ResourceLevel",
+    "SplitInfo",
+    "TatoebaSet",
     "check_name",
     "data_cache_dir",
     "fetch_dataset",
     "load_parallel_qa",
+    "load_tatoeba",
+    "read_afriqa_folder",
     "read_lareqa_folder",
+    "read_ntrex_folder",
     "read_parallel_jsonl",
+    "read_tatoeba_folder",
+    "resource_levels",
+    "split_items",
 ]
 

@@ -27,9 +27,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from hybrid_plugin.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    from hybrid_plugin.data.splits import SplitInfo
 
 __all__ = [
     "name_from_path",
@@ -167,6 +170,8 @@ class ParallelQA:
         candidates: ``candidates[lang]`` is the candidate pool of ``lang``, in document order.
         relevant: ``relevant[lang][qid]`` is the docid of the candidate in pool ``lang`` that answers ``qid``.
         sources: file name -> SHA-256 of the files it was read from.
+        split: which side of a development split this is (set by :func:`~hybrid_plugin.data.split_items`;
+            kept by :meth:`limit`, :meth:`subset` and :meth:`select_languages`), None for a whole collection.
 
     Example::
 
@@ -183,6 +188,7 @@ class ParallelQA:
     candidates: dict[str, list[Candidate]]
     relevant: dict[str, dict[str, str]]
     sources: dict[str, str] = field(default_factory=dict)
+    split: SplitInfo | None = None
 
     def __post_init__(self) -> None:
         self.check_names()
@@ -308,4 +314,5 @@ class ParallelQA:
             candidates={lang: candidates[lang] for lang in languages},
             relevant={lang: relevant[lang] for lang in languages},
             sources=dict(self.sources),
+            split=self.split,
         )

@@ -1,7 +1,9 @@
-"""One entry point for every source of a parallel QA collection: :func:`load_parallel_qa`.
+"""One entry point for every source of a parallel QA collection: :func:`load_parallel_qa` (and
+:func:`load_tatoeba` for the Tatoeba bitexts, which are not one parallel collection).
 
-It chooses the reader from what it is given -- a registered name, a LAReQA folder, a parallel JSONL file or a
-folder written by ``hybrid-plugin prepare`` -- and never from substrings of a path.
+It chooses the reader from what it is given -- a registered name, a LAReQA folder, an AfriQA or NTREX-128 folder
+(by what the folder holds), a parallel JSONL file or a folder written by ``hybrid-plugin prepare`` -- and never
+from substrings of a path.
 """
 
 from __future__ import annotations
@@ -9,17 +11,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from hybrid_plugin.data.collection import ParallelQA
+from hybrid_plugin.data.afriqa import AFRIQA_NAME, read_afriqa_folder
+from hybrid_plugin.data.collection import ParallelQA, name_from_path
 from hybrid_plugin.data.jsonl import read_parallel_jsonl
 from hybrid_plugin.data.lareqa import read_lareqa_folder
+from hybrid_plugin.data.languages import dataset_languages
+from hybrid_plugin.data.ntrex import NTREX_NAME, read_ntrex_folder
 from hybrid_plugin.data.registry import DATASETS, fetch_dataset
+from hybrid_plugin.data.tatoeba import TATOEBA_NAME, TatoebaSet, read_tatoeba_folder
 from hybrid_plugin.errors import UsageError
 
 # The module, not the function: hybrid_plugin.pyserini.prepared imports hybrid_plugin.data.collection, which runs
 # hybrid_plugin/data/__init__.py and so this file; when prepared is imported first it is still half-made here.
 from hybrid_plugin.pyserini import prepared
 
-__all__ = ["load_parallel_qa"]
+__all__ = ["NAMED_COLLECTIONS", "load_parallel_qa", "load_tatoeba"]
+
+_LAREQA = ("xquad-r", "mlqa-r")
+_AFRIQA_SPLITS = {AFRIQA_NAME: "test", f"{AFRIQA_NAME}-train": "train", f"{AFRIQA_NAME}-dev": "dev"}
+_TATOEBA_PAIR = f"{TATOEBA_NAME}-"
+
+NAMED_COLLECTIONS: tuple[str, ...] = (*_LAREQA, *_AFRIQA_SPLITS, NTREX_NAME, f"{_TATOEBA_PAIR}<lang>")
+"""The names :func:`load_parallel_qa` knows (``tatoeba-<lang>``: one Tatoeba language with English)."""
 
 
 def load_parallel_qa(
@@ -31,28 +44,85 @@ def load_parallel_qa(
     """Load a parallel QA collection by name or path.
 
     Args:
-        name_or_path: ``"xquad-r"`` or ``"mlqa-r"`` (downloaded from the public LAReQA release, checksums
-            verified, cached), a LAReQA-style folder, a parallel JSONL file, or a folder written by
-            ``hybrid-plugin prepare`` (``topics/``, ``qrels/``, ``corpus/``).
-        data: for a named set, a local folder holding its ``<lang>.json`` files instead of downloading.
-        languages: restrict to these languages.
+        name_or_path: a named set, downloaded from its public release (checksums verified, cached):
+            ``"xquad-r"``, ``"mlqa-r"`` (LAReQA); ``"afriqa"`` (its test split), ``"afriqa-train"``,
+            ``"afriqa-dev"`` (:mod:`~hybrid_plugin.data.afriqa`); ``"ntrex-128"`` (:mod:`~hybrid_plugin.data.ntrex`);
+            ``"tatoeba-<lang>"``, one Tatoeba language with English (``"tatoeba-de"``,
+            :meth:`~hybrid_plugin.data.tatoeba.TatoebaSet.pair`). Or a path: a LAReQA-style folder, an AfriQA or
+            NTREX-128 folder (one holding ``gold_passages/``, or ``NTREX-128/`` and ``DOCUMENT_IDS.tsv``), a
+            parallel JSONL file, or a folder written by ``hybrid-plugin prepare`` (``topics/``, ``qrels/``,
+            ``corpus/``).
+        data: for a named set, a local copy of its files instead of downloading (``../shared/data/<name>``).
+        languages: restrict to these languages (the plugin's codes, :mod:`~hybrid_plugin.data.languages`), in
+            this order. AfriQA and NTREX-128 read only these.
+
+    Raises:
+        UsageError: an unknown name or language, ``data`` with a path. DataError: a missing or malformed file, a
+        local copy that is not the published one. DownloadError: a download that failed its checksum.
 
     Example::
 
         qa = load_parallel_qa("mlqa-r", data="../shared/data/mlqa-r")
         len(qa.qids), qa.num_questions(), qa.num_candidates()   # (1148, 4199, 20534)
+        load_parallel_qa("ntrex-128", data="../shared/data/ntrex-128", languages=["en", "yo"]).languages
     """
     key = str(name_or_path)
-    if key in DATASETS:
-        spec = DATASETS[key]
-        qa = read_lareqa_folder(fetch_dataset(key, data=data), spec.languages, name=key)
+    named = _load_named(key, data, languages)
+    if named is not None:
+        return named
+    if data is not None:
+        raise UsageError(f"--data is for the named sets ({', '.join(NAMED_COLLECTIONS)}); {key!r} is a path already")
+    path = Path(key)
+    if _is_afriqa(path):
+        return read_afriqa_folder(path, languages, name=name_from_path(path.name))
+    if _is_ntrex(path):
+        return read_ntrex_folder(path, languages, name=name_from_path(path.name))
+    qa = _read_path(path)
+    return qa if languages is None else qa.select_languages(languages)
+
+
+def _load_named(key: str, data: str | Path | None, languages: Iterable[str] | None) -> ParallelQA | None:
+    """The named collection ``key`` (None when ``key`` is not a name)."""
+    if key in _LAREQA:
+        qa = read_lareqa_folder(fetch_dataset(key, data=data), DATASETS[key].languages, name=key)
+    elif key in _AFRIQA_SPLITS:
+        return read_afriqa_folder(fetch_dataset(AFRIQA_NAME, data=data), languages, splits=(_AFRIQA_SPLITS[key],),
+                                  name=key)
+    elif key == NTREX_NAME:
+        return read_ntrex_folder(fetch_dataset(NTREX_NAME, data=data), languages)
+    elif key == TATOEBA_NAME:
+        raise UsageError("tatoeba is one bitext with English per language, not one parallel collection: load a "
+                         "language with English as 'tatoeba-<lang>' (tatoeba-de), or all with load_tatoeba()")
+    elif key.startswith(_TATOEBA_PAIR) and key[len(_TATOEBA_PAIR):] in dataset_languages(TATOEBA_NAME):
+        language = key[len(_TATOEBA_PAIR):]
+        qa = load_tatoeba(data=data, languages=[language]).pair(language)
     else:
-        if data is not None:
-            raise UsageError(f"--data is for the named sets ({', '.join(DATASETS)}); {key!r} is a path already")
-        qa = _read_path(Path(key))
-    if languages is not None:
-        qa = qa.select_languages(languages)
-    return qa
+        return None
+    return qa if languages is None else qa.select_languages(languages)
+
+
+def load_tatoeba(*, data: str | Path | None = None, languages: Iterable[str] | None = None) -> TatoebaSet:
+    """The Tatoeba test set (:mod:`~hybrid_plugin.data.tatoeba`), downloaded from LASER's release (checksums
+    verified, cached) or read from a local copy.
+
+    Args:
+        data: a local copy of the release's files instead of downloading (``../shared/data/tatoeba``).
+        languages: the plugin's codes to read (default: all 112).
+
+    Example::
+
+        tatoeba = load_tatoeba(data="../shared/data/tatoeba", languages=["de", "yo"])
+        tatoeba.pair("de").languages      # ('de', 'en')
+    """
+    return read_tatoeba_folder(fetch_dataset(TATOEBA_NAME, data=data), languages)
+
+
+def _is_afriqa(path: Path) -> bool:
+    return path.is_dir() and (path / "gold_passages").is_dir()
+
+
+def _is_ntrex(path: Path) -> bool:
+    return path.is_dir() and (path / "NTREX-128").is_dir() and (path / "DOCUMENT_IDS.tsv").is_file()
 
 
 def _read_path(path: Path) -> ParallelQA:
@@ -62,5 +132,6 @@ def _read_path(path: Path) -> ParallelQA:
         return prepared.read_prepared(path)
     if path.is_dir():
         return read_lareqa_folder(path)
-    raise UsageError(f"unknown dataset {str(path)!r}: expected one of {', '.join(DATASETS)}, a LAReQA-style "
-                     "folder, a parallel .jsonl file or a folder written by 'hybrid-plugin prepare'")
+    raise UsageError(f"unknown dataset {str(path)!r}: expected one of {', '.join(NAMED_COLLECTIONS)}, a "
+                     "LAReQA-style, AfriQA or NTREX-128 folder, a parallel .jsonl file or a folder written by "
+                     "'hybrid-plugin prepare'")

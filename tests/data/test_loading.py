@@ -14,7 +14,7 @@ from hybrid_plugin.errors import DataError, UsageError
 
 
 def test_named_set_missing_file(tiny_folder):
-    with pytest.raises(DataError, match="missing language file ar.json"):
+    with pytest.raises(DataError, match="missing file ar.json"):
         load_parallel_qa("xquad-r", data=tiny_folder)
 
 
@@ -39,7 +39,7 @@ def test_each_source_goes_to_its_reader(tiny_folder, tmp_path):
     entry = {"question": "Q", "passage": "P"}
     path.write_text(json.dumps({"id": "a", "languages": {"en": entry, "de": entry}}) + "\n")
     assert load_parallel_qa(path).name == "mine"
-    with pytest.raises(UsageError, match=r"--data is for the named sets \(xquad-r, mlqa-r\)"):
+    with pytest.raises(UsageError, match=r"--data is for the named sets \(xquad-r, mlqa-r, afriqa"):
         load_parallel_qa(path, data=tiny_folder)
     with pytest.raises(UsageError, match="has no language 'fr'"):
         load_parallel_qa(tiny_folder, languages=["fr"])

@@ -65,7 +65,7 @@ def test_a_mirror_that_is_not_a_url_is_one_error(tmp_path):
 
 
 def test_release_addresses_are_pinned():
-    assert DATASETS["mlqa-r"].urls("de", None)[-1] == (
+    assert DATASETS["mlqa-r"].urls("de.json", None)[-1] == (
         "https://raw.githubusercontent.com/google-research-datasets/lareqa/"
         "354d67d1cd066854cdfbf5ad0e6105528976141d/mlqa-r/de.json"
     )
@@ -73,7 +73,7 @@ def test_release_addresses_are_pinned():
 
 def test_the_mirror_of_the_environment_comes_first(monkeypatch):
     monkeypatch.setenv(DATA_URL_ENV, "http://mirror.example/sets/")
-    urls = DATASETS["xquad-r"].urls("en")
+    urls = DATASETS["xquad-r"].urls("en.json")
     assert urls[0] == "http://mirror.example/sets/xquad-r/en.json" and len(urls) == 2
 
 
