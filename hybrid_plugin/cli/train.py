@@ -26,6 +26,8 @@ def settings_from_args(args: argparse.Namespace) -> TrainingSettings:
     preset = dict(PAPER_PRESET) if args.paper else {}
     if args.max_steps is not None and args.epochs is not None:
         raise UsageError("give --max-steps or --epochs, not both")
+    if args.dev_seed is not None and args.dev_fraction is None:
+        raise UsageError("--dev-seed goes with --dev-fraction")
     explicit: dict[str, Any] = {
         name: getattr(args, name)
         for name in ("batch_size", "lr", "weight_decay", "max_seq_length", "warmup_ratio")
@@ -59,6 +61,8 @@ def settings_from_args(args: argparse.Namespace) -> TrainingSettings:
         languages=_languages(args.languages),
         limit=args.limit,
         hard_negatives=args.hard_negatives,
+        dev_fraction=args.dev_fraction,
+        dev_seed=args.dev_seed or 0,
         loss=args.loss,
         mini_batch_size=args.mini_batch_size,
         save_steps=args.save_steps,
@@ -172,6 +176,10 @@ def _add_data_evaluation_and_run(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--limit", type=positive_int, metavar="N", help="keep the first N items (quick runs)")
     data.add_argument("--hard-negatives", action="store_true",
                       help="add a hard negative per pair: another sentence of the answer's paragraph")
+    data.add_argument("--dev-fraction", type=finite_float, metavar="F",
+                      help="hold out this share of the items (whole paragraphs, in (0, 1)) and train on the rest; "
+                           "`hybrid-plugin evaluate --dev-fraction F` evaluates the held-out items")
+    data.add_argument("--dev-seed", type=int, metavar="S", help="which split (default: 0)")
     evaluation = parser.add_argument_group("evaluation during training")
     evaluation.add_argument("--eval", metavar="DATASET", help="evaluate on DATASET (mono / cross / multi mAP and "
                                                             "language bias) at the end of each epoch")

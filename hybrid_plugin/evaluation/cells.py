@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from hybrid_plugin.data.splits import SplitInfo
 from hybrid_plugin.errors import DataError
 
 __all__ = [
@@ -106,7 +107,8 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """The collection evaluated: name, languages (in order), checksum of its sources, the item limit."""
+    """The collection evaluated: name, languages (in order), checksum of its sources, the item limit, and the side
+    of a development split it is (``split``, None for a whole collection)."""
 
     name: str
     languages: tuple[str, ...]
@@ -116,21 +118,27 @@ class DatasetInfo:
     items: int | None = None
     questions: Mapping[str, int] = field(default_factory=dict)
     candidates: Mapping[str, int] = field(default_factory=dict)
+    split: SplitInfo | None = None
 
     @property
     def title(self) -> str:
-        return self.name + (f" (first {self.limit} items)" if self.limit else "")
+        parts = [self.split.title] if self.split is not None else []
+        parts += [f"first {self.limit} items"] if self.limit else []
+        return self.name + (f" ({', '.join(parts)})" if parts else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "languages": list(self.languages), "checksum": self.checksum,
                 "sources": dict(self.sources), "limit": self.limit, "items": self.items,
-                "questions": dict(self.questions), "candidates": dict(self.candidates)}
+                "questions": dict(self.questions), "candidates": dict(self.candidates),
+                "split": None if self.split is None else self.split.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetInfo:
+        split = data.get("split")
         return cls(data["name"], tuple(data.get("languages") or ()), data.get("checksum"),
                    dict(data.get("sources") or {}), data.get("limit") or None, data.get("items"),
-                   dict(data.get("questions") or {}), dict(data.get("candidates") or {}))
+                   dict(data.get("questions") or {}), dict(data.get("candidates") or {}),
+                   None if split is None else SplitInfo.from_dict(split))
 
 
 def is_finite_number(value: Any) -> bool:

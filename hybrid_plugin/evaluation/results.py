@@ -340,7 +340,10 @@ class _Reader:
         self.table(dataset, "sources", "dataset.", str)
         for name in ("questions", "candidates"):
             self.table(dataset, name, "dataset.", int)
-        return DatasetInfo.from_dict(dataset)
+        try:
+            return DatasetInfo.from_dict(dataset)
+        except ValueError as exc:  # dataset.split
+            raise self.fail(f"field 'dataset.split': {exc}") from None
 
     def summary(self, data: dict[str, Any]) -> dict[str, dict[str, float | None]]:
         maps = self.field(data, "map", "", dict)

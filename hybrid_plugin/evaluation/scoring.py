@@ -93,10 +93,11 @@ def writes_run(runs: RunChoice, query_language: str, pool: str) -> bool:
 
 
 def dataset_info(qa: ParallelQA, limit: int | None = None) -> DatasetInfo:
-    """What the results record says about the collection (``limit``: the items it was limited to)."""
+    """What the results record says about the collection (``limit``: the items it was limited to; the side of a
+    development split it is, from ``qa.split``)."""
     return DatasetInfo(qa.name, tuple(qa.languages), qa.checksum, dict(qa.sources), limit, len(qa.qids),
                        {lang: len(qa.questions[lang]) for lang in qa.languages},
-                       {lang: len(qa.candidates[lang]) for lang in qa.languages})
+                       {lang: len(qa.candidates[lang]) for lang in qa.languages}, qa.split)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from hybrid_plugin.data.splits import check_split_options
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.sampling.planning import LanguageWeights, Mixing, XYMode
 
@@ -38,7 +39,8 @@ PAPER_PRESET: dict[str, Any] = {
 passages up to 256 tokens, all weights trained."""
 
 STREAM_FIELDS = ("train", "data", "model", "sampling", "alpha", "language_weights", "xy_mode", "mixing",
-                 "batch_size", "seed", "languages", "limit", "hard_negatives", "max_seq_length", "loss")
+                 "batch_size", "seed", "languages", "limit", "hard_negatives", "max_seq_length", "loss",
+                 "dev_fraction", "dev_seed")
 """Settings that change the batches or the model: a resumed run must keep them."""
 
 _MAX_SEED = 2**32 - 1  # numpy's legacy seeding (transformers' set_seed) takes no more
@@ -110,7 +112,11 @@ class TrainingSettings:
         overwrite (bool): replace an existing training output in ``out``. Defaults to False.
         freeze_embeddings (bool): freeze the token-embedding matrix. Defaults to False.
         languages (Sequence[str], optional): train on these languages only.
-        limit (int, optional): keep the first ``limit`` items.
+        limit (int, optional): keep the first ``limit`` items (of the train side, with ``dev_fraction``).
+        dev_fraction (float, optional): hold out this share of the items, in (0, 1), and train on the rest only
+            (:func:`~hybrid_plugin.data.split_items`: by item and paragraph; ``hybrid-plugin evaluate
+            --dev-fraction`` evaluates the held-out side). Defaults to None (train on every item).
+        dev_seed (int): which split. Defaults to 0.
         hard_negatives (bool): add a same-paragraph hard negative per pair. Defaults to False.
         loss (str): ``"mnrl"`` or ``"cached-mnrl"`` (large batches on small memory). Defaults to ``"mnrl"``.
         mini_batch_size (int): mini-batch of ``"cached-mnrl"``. Defaults to 16.
@@ -156,6 +162,8 @@ class TrainingSettings:
     languages: Sequence[str] | None = None
     limit: int | None = None
     hard_negatives: bool = False
+    dev_fraction: float | None = None
+    dev_seed: int = 0
     loss: LossName = "mnrl"
     mini_batch_size: int = 16
     scale: float = 20.0
@@ -192,6 +200,7 @@ class TrainingSettings:
                 raise UsageError(f"{_flag(name)} must name a dataset or a path, got {getattr(self, name)!r}")
         if self.device is not None and (not isinstance(self.device, str) or not self.device.strip()):
             raise UsageError(f"--device must name a device (cpu, cuda, cuda:1, mps), got {self.device!r}")
+        check_split_options(self.dev_fraction, self.dev_seed, optional=True)
         self._check_schedule()
         self._check_languages()
 
@@ -251,4 +260,7 @@ class TrainingSettings:
         """The settings that change the batches or the model (:data:`STREAM_FIELDS`) and differ from ``before``
         (an earlier run's :meth:`to_json`), as ``"name (old -> new)"``."""
         now = self.to_json()
-        return [f"{k} ({before.get(k)!r} -> {now.get(k)!r})" for k in STREAM_FIELDS if before.get(k) != now.get(k)]
+        # a field newer than ``before`` had its default then
+        defaults = {f.name: None if f.default is dataclasses.MISSING else f.default for f in dataclasses.fields(self)}
+        return [f"{k} ({before.get(k, defaults[k])!r} -> {now.get(k)!r})" for k in STREAM_FIELDS
+                if before.get(k, defaults[k]) != now.get(k)]

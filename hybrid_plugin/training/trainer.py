@@ -31,6 +31,7 @@ from sentence_transformers.sentence_transformer.losses import (
 
 from hybrid_plugin.data.collection import ParallelQA
 from hybrid_plugin.data.loading import load_parallel_qa
+from hybrid_plugin.data.splits import split_items
 from hybrid_plugin.errors import UsageError, library_os_errors
 from hybrid_plugin.models.loading import (
     check_device,
@@ -115,11 +116,14 @@ def _sampler_options(settings: TrainingSettings) -> dict[str, Any]:
 
 
 def _training_data(settings: TrainingSettings, qa: ParallelQA | None) -> tuple[ParallelQA, Any]:
-    """The collection (loaded unless given) cut as the settings say, and its training rows."""
+    """The collection (loaded unless given) cut as the settings say -- languages, the train side of the dev
+    split, the item limit, in this order -- and its training rows."""
     if qa is None:
         qa = load_parallel_qa(settings.train, data=settings.data, languages=settings.languages)
     elif settings.languages is not None:
         qa = qa.select_languages(settings.languages)
+    if settings.dev_fraction is not None:
+        qa = split_items(qa, settings.dev_fraction, seed=settings.dev_seed).train
     qa = qa.limit(settings.limit)
     return qa, build_training_dataset(qa, hard_negatives=settings.hard_negatives, seed=settings.seed)
 
@@ -239,7 +243,7 @@ def _report(settings: TrainingSettings, qa: ParallelQA, dataset: Any, base: _Mod
                   "trainable_parameters": base.trainable, "frozen_embedding_parameters": base.frozen,
                   "prompts": base.prompts},
         "data": {"name": qa.name, "checksum": qa.checksum, "items": len(qa.qids), "languages": list(qa.languages),
-                 "pairs": len(dataset)},
+                 "pairs": len(dataset), "split": None if qa.split is None else qa.split.to_dict()},
         "sampling": {"sampler": sampler.describe() if sampler is not None else None,
                      "realised": callback.summary()},
         "losses": losses,
