@@ -9,7 +9,10 @@ What lives here (one module per job):
 * :mod:`~hybrid_plugin.pyserini.bm25` -- the BM25 baseline through Lucene indexes;
 * :mod:`~hybrid_plugin.pyserini.java` and :mod:`~hybrid_plugin.pyserini.import_hook` -- finding and configuring
   Java for Pyserini;
-* :mod:`~hybrid_plugin.pyserini.export` -- writing a model as Pyserini reads it.
+* :mod:`~hybrid_plugin.pyserini.export` -- writing a model as Pyserini reads it;
+* :mod:`~hybrid_plugin.pyserini.corpus_check` and :mod:`~hybrid_plugin.pyserini.sharded` -- encoding a large
+  corpus with the stock ``pyserini.encode`` in shards on several processes (run by
+  :mod:`~hybrid_plugin.pyserini.subprocesses`), merged with Pyserini's own tool.
 
 What does not: the collections themselves (:mod:`hybrid_plugin.data`), encoding and scoring
 (:mod:`hybrid_plugin.evaluation`). The real ``pyserini`` package is imported only inside the functions that
@@ -34,6 +37,10 @@ _MODULES = {
     "java": ("MIN_JAVA_VERSION", "JavaRuntime", "configure_java", "find_java", "pyserini_env"),
     "import_hook": ("HOOK_ENV", "install_import_hook", "startup_hook_active"),
     "export": ("PYSERINI_JSON", "TOLERANCE", "ExportInfo", "export_model", "pyserini_flags", "read_export"),
+    "corpus_check": ("check_corpus", "corpus_files", "shard_sizes"),
+    "subprocesses": ("available_cores", "run_parallel", "thread_limits"),
+    "sharded": ("MERGE_MODULE", "RECORD_FILE", "ShardSettings", "ShardedIndex", "encode_corpus_sharded",
+                "read_sharded_index"),
 }
 _EXPORTS = {name: f"hybrid_plugin.pyserini.{module}" for module, names in _MODULES.items() for name in names}
 
