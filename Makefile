@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-fast reproduce clean
+.PHONY: setup browser test test-fast reproduce leaderboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+# The leaderboard page's browser test (tests/analysis/test_html_browser.py) drives Debian's Chromium through its
+# chromedriver (Selenium, in the test extra). Installed here when missing and apt-get can be used as root; else
+# that test is skipped and says why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium and chromium-driver for the browser test"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium chromium-driver fonts-dejavu-core >/dev/null) \
+		|| echo "could not install chromium: the browser test will be skipped"; \
+	else echo "no chromium and no apt-get as root: the browser test will be skipped"; fi
 
 test: setup
 	$(BIN)/python -m pytest
@@ -32,6 +44,15 @@ DATA ?= $(wildcard ../shared/data)
 
 reproduce: setup
 	$(BIN)/hybrid-plugin reproduce --quick $(if $(DATA),--data-root $(DATA))
+
+# the project's leaderboard page and its Markdown / CSV twins, from the committed results
+# (benchmarks/leaderboard/README.md says what is on it)
+LEADERBOARD_RESULTS = benchmarks/results/bm25/* $(foreach study,full sweep,\
+	benchmarks/reproduce/$(study)/eval/*/base benchmarks/reproduce/$(study)/eval/*/*/seed*)
+
+leaderboard: setup
+	$(BIN)/hybrid-plugin report $(LEADERBOARD_RESULTS) --out benchmarks/leaderboard \
+		--html benchmarks/leaderboard/index.html
 
 clean:
 	rm -rf $(VENV) build *.egg-info

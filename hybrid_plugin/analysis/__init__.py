@@ -7,7 +7,10 @@ Every function here takes the typed results record
 - ``plots``: the per-pair heatmap (:func:`plot_pair_heatmap`) and the α sweep (:func:`plot_alpha_sweep`);
 - ``leaderboard``: several evaluations side by side, seeds aggregated (:func:`leaderboard`, :class:`Column`);
 - ``paper``: the published figures of arXiv 2408.10536 shown for reference (:data:`PAPER_ROWS`);
-- ``significance``: paired randomisation and t-tests over per-query AP (:func:`compare_results`).
+- ``significance``: paired randomisation and t-tests over per-query AP (:func:`compare_results`);
+- ``html_page``: the leaderboard as one static page to browse (:func:`leaderboard_page`,
+  :func:`write_leaderboard_page`), with its figures (``page_figures``), each row's command and 2CR status
+  (``reproduction``), its HTML (``html_render``) and inline style and script (``html_assets``).
 
 What does not live here: the results record and its file format (``hybrid_plugin.evaluation.results``), computing
 the measures (``hybrid_plugin.evaluation``), the study's own summary (``hybrid_plugin.study``).
@@ -41,6 +44,9 @@ from hybrid_plugin.lazy import lazy_exports
 # scipy (about 0.6 s to import) loads only when a significance test is asked for
 _LAZY = {name: "hybrid_plugin.analysis.significance" for name in (
     "TestResult", "compare_all", "compare_results", "group_per_query", "paired_randomization_test", "paired_t_test")}
+# the page reads study folders (plans, 2CR records): loaded when a page is asked for
+_LAZY.update({name: "hybrid_plugin.analysis.html_page" for name in (
+    "LeaderboardPage", "leaderboard_page", "write_leaderboard_page")})
 
 __all__ = [
     "ALL_COLUMNS",

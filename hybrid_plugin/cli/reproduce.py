@@ -25,7 +25,10 @@ def _default_data_root() -> Path | None:
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.outcomes and not args.check:
+        raise UsageError("--outcomes goes with --check RECORD")
     # the runner and the record import training and evaluation (torch): not for `--help` or a bad option
+    from hybrid_plugin.study.check_outcomes import write_outcomes
     from hybrid_plugin.study.record import check_record
     from hybrid_plugin.study.runner import run_reproduction
     from hybrid_plugin.study.summary import summary_markdown
@@ -33,6 +36,8 @@ def run(args: argparse.Namespace) -> None:
     if args.check:
         outcomes = check_record(args.check, args.workdir or ".", only=args.only, study=args.study,
                                 progress=print)
+        if args.outcomes:  # FAIL is an outcome too: written before the exit status says so
+            write_outcomes(outcomes, args.outcomes, record=args.check)
         width = max(len(o.name) for o in outcomes)
         for o in outcomes:
             got = ", ".join(f"{m} {o.got.get(m, float('nan')):.4f} (expected {v:.4f})" for m, v in o.expected.items())
@@ -56,9 +61,10 @@ def run(args: argparse.Namespace) -> None:
               f"model, evaluation on the first {settings.eval_limit} items) that runs in about ten minutes on 2 CPU "
               "cores; its numbers show the pipeline, not the paper's effect. The full study: --preset full.",
               file=sys.stderr)
-    summary = run_reproduction(settings, progress=lambda m: print(m, file=sys.stderr))
+    summary = run_reproduction(settings, progress=lambda m: print(m, file=sys.stderr), html=args.html)
     print(summary_markdown(summary))
-    print(f"study folder: {out} (summary.md, leaderboard.md, record.yaml, eval/*/*/results.json)")
+    page = ", leaderboard.html" if args.html else ""
+    print(f"study folder: {out} (summary.md, leaderboard.md{page}, record.yaml, eval/*/*/results.json)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -99,8 +105,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-export", action="store_true", help="do not export encoders (no record.yaml)")
     parser.add_argument("--publish", type=Path, metavar="DIR", help="copy the small outputs (results, tables, "
                         "heatmaps, record; no models, indexes or runs) to DIR as they are finished")
+    parser.add_argument("--html", action="store_true", help="also write OUT/leaderboard.html: the leaderboard as "
+                        "one self-contained page (sortable tables, commands, 2CR status, heatmaps and plots)")
     parser.add_argument("--check", metavar="RECORD", help="re-run the stock commands of a record.yaml and mark each "
                         "condition OK / OKish / FAIL")
+    parser.add_argument("--outcomes", metavar="FILE", help="with --check: also write each condition's status to "
+                        "FILE (JSON, merged with the conditions it holds); the leaderboard page shows the statuses "
+                        "of record-check.json beside a study's record.yaml")
     parser.add_argument("--workdir", metavar="DIR", help="with --check: where to prepare and run (default: .)")
     parser.add_argument("--only", metavar="TEXT", help="with --check: conditions whose name contains TEXT")
     parser.add_argument("--study", metavar="DIR", help="with --check: the study folder holding the record's "

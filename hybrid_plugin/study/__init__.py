@@ -6,7 +6,10 @@ and significance tests, and the Pyserini-2CR-style record of stock commands with
   :data:`DIRECTIONS`, :func:`config_name`, the conditions and their folders;
 - :mod:`~hybrid_plugin.study.runner`: :func:`run_reproduction`;
 - :mod:`~hybrid_plugin.study.summary`: :func:`summarise`, :func:`summary_markdown`, :func:`language_splits`;
-- :mod:`~hybrid_plugin.study.record`: :func:`write_record`, :func:`check_record`, :class:`CheckOutcome`.
+- :mod:`~hybrid_plugin.study.record`: :func:`write_record`, :func:`check_record`, :class:`CheckOutcome`;
+- :mod:`~hybrid_plugin.study.ablation`: :func:`run_ablation`, :class:`AblationSettings`, :data:`VARIANTS` -- the
+  recipe ablation on a development split of the training collection;
+- :mod:`~hybrid_plugin.study.ablation_record`: :class:`AblationRecord` (one JSON per variant) and its table.
 
 What does not live here: training, evaluation, export and the leaderboard / plots (the study calls
 :mod:`hybrid_plugin.training`, :mod:`hybrid_plugin.evaluation`, :mod:`hybrid_plugin.pyserini`,
@@ -29,6 +32,8 @@ _LAZY = {
     "check_record": "hybrid_plugin.study.record",
     "read_record": "hybrid_plugin.study.record",
     "CheckOutcome": "hybrid_plugin.study.record",
+    "AblationSettings": "hybrid_plugin.study.ablation",
+    "run_ablation": "hybrid_plugin.study.ablation",
 }
 
 __all__ = ["DIRECTIONS", "PRESETS", "Condition", "ReproduceSettings", "conditions", "config_name", *_LAZY]

@@ -7,6 +7,7 @@ instead of starting again. Besides the folders of :mod:`hybrid_plugin.study.sett
 
     OUT/summary.md, summary.json                    the side-by-side table, unseen languages, significance
     OUT/leaderboard.md, leaderboard.csv             every result next to the paper's rows
+    OUT/leaderboard.html                            the same as a page to browse (when asked: ``html=True``)
     OUT/alpha-sweep.png                             mono / cross / multi against α (with more than two α)
     OUT/record.yaml                                 the stock Pyserini commands and their expected scores
 
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hybrid_plugin.analysis.html_page import write_leaderboard_page
 from hybrid_plugin.analysis.leaderboard import leaderboard
 from hybrid_plugin.analysis.plots import plot_alpha_sweep
 from hybrid_plugin.data.collection import ParallelQA
@@ -45,7 +47,8 @@ __all__ = ["PUBLISHED", "run_reproduction"]
 logger = logging.getLogger(__name__)
 
 PLAN_FILE = "plan.json"
-PUBLISHED = (PLAN_FILE, "summary.json", "summary.md", "leaderboard.md", "leaderboard.csv", "alpha-sweep.png",
+PUBLISHED = (PLAN_FILE, "summary.json", "summary.md", "leaderboard.md", "leaderboard.csv", "leaderboard.html",
+             "alpha-sweep.png",
              "record.yaml", "eval/*/*/results.json", "eval/*/*/results.md", "eval/*/*/pairs.png",
              "eval/*/*/*/results.json", "eval/*/*/*/results.md", "eval/*/*/*/pairs.png",
              "models/*/*/*/training.json")
@@ -230,7 +233,8 @@ def _publish(settings: ReproduceSettings, *, finished: bool = False) -> None:
                 shutil.copyfileobj(source, target)
 
 
-def _write_reports(settings: ReproduceSettings, all_results: StudyResults, summary: dict[str, Any]) -> None:
+def _write_reports(settings: ReproduceSettings, all_results: StudyResults, summary: dict[str, Any],
+                   html: bool = False) -> None:
     out = settings.out
     flat = [r for runs in all_results.values() for r in runs]
     with atomic_write(out / "summary.json") as handle:
@@ -246,6 +250,9 @@ def _write_reports(settings: ReproduceSettings, all_results: StudyResults, summa
         plot_alpha_sweep(flat, out / "alpha-sweep.png")
     if settings.export:
         write_record(settings, all_results, out / "record.yaml")
+    if html:  # after the record, whose conditions it shows
+        write_leaderboard_page([c.eval_dir(out) / RESULTS_FILE for c in conditions(settings)],
+                               out / "leaderboard.html", title="hybrid-plugin study: X-X vs X-Y vs hybrid")
 
 
 def _label(number: int, total: int, cond: Condition) -> str:
@@ -262,9 +269,10 @@ def _estimate(started: float, worked: int, left: int) -> str:
     return text
 
 
-def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], None] | None = None
-                     ) -> dict[str, Any]:
-    """Run (or continue) the study; return the summary also written to ``OUT/summary.json``.
+def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], None] | None = None,
+                     html: bool = False) -> dict[str, Any]:
+    """Run (or continue) the study; return the summary also written to ``OUT/summary.json`` (and, with
+    ``html``, the leaderboard page ``OUT/leaderboard.html``).
 
     Raises:
         UsageError: ``settings.out`` is not the plugin's folder, or holds a study with other settings.
@@ -306,6 +314,6 @@ def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], N
     summary = summarise(settings, all_results,
                         lambda name: collections.get(name, settings.train_limit).languages)
     summary["seconds"] = round(time.time() - started, 1)
-    _write_reports(settings, all_results, summary)
+    _write_reports(settings, all_results, summary, html)
     _publish(settings, finished=True)
     return summary

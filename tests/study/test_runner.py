@@ -8,8 +8,10 @@ import shutil
 
 import pytest
 
+from hybrid_plugin.analysis.html_page import leaderboard_page
 from hybrid_plugin.errors import DataError, UsageError
 from hybrid_plugin.files import MARKER
+from hybrid_plugin.study.check_outcomes import write_outcomes
 from hybrid_plugin.study.record import check_record
 from hybrid_plugin.study.runner import _check_plan, _check_study_folder, run_reproduction
 from hybrid_plugin.study.settings import ReproduceSettings, conditions
@@ -82,16 +84,23 @@ def test_tiny_study_resumes_and_its_record_reproduces(tmp_path, shared_data, def
     assert not (out / "models/mlqa-r/xx/seed0/checkpoints").exists()
     assert sorted(p.name for p in (out / "eval/xquad-r/xx/seed0/runs").iterdir()) == ["en-en.txt", "en-multi.txt"]
 
-    # a second run finds everything done: nothing is trained or evaluated again
+    # a second run finds everything done: nothing is trained or evaluated again (and, asked, writes the page)
     stamp = (out / "eval/xquad-r/xx/seed0/results.json").stat().st_mtime
-    again = run_reproduction(ReproduceSettings(**settings))
+    again = run_reproduction(ReproduceSettings(**settings), html=True)
     assert (out / "eval/xquad-r/xx/seed0/results.json").stat().st_mtime == stamp
     assert again["tables"]["xquad-r"]["xx"]["map"] == table["xx"]["map"]
+    page = (out / "leaderboard.html").read_text(encoding="utf-8")
+    assert "hybrid-plugin reproduce --quick --alphas 1,0.5 --max-steps 2 --batch-size 8 --eval-limit 5" in page
+    assert "not checked (3 conditions)" in page
 
     # the record's stock commands (pyserini.encode, pyserini.search.faiss, ir_measures) give its scores
     outcomes = check_record(out / "record.yaml", tmp_path / "check", only="hybrid-a0.5-seed0.en-de")
     assert [o.status for o in outcomes] == ["OK"]
     assert outcomes[0].got["AP@1000"] == pytest.approx(outcomes[0].expected["AP@1000"], abs=1e-4)
+    # kept beside the record, the outcome is the page's 2CR status of that row
+    write_outcomes(outcomes, out / "record-check.json", record=out / "record.yaml")
+    page = leaderboard_page([out / "eval/xquad-r/hybrid-a0.5/seed0"], out=out / "leaderboard.html")
+    assert [r.status for t in page.tables for r in t.rows if r.row.source == "ours"] == ["OK (1 of 3 conditions)"]
 
     # a published copy of the record (no encoders beside it) is checked against the study folder
     published = tmp_path / "published" / "record.yaml"
