@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, get_args
 
-from hybrid_plugin.cli.arguments import finite_float, positive_int, unit_float
+from hybrid_plugin.cli.arguments import finite_float, positive_float, positive_int, unit_float
 from hybrid_plugin.data.loading import load_parallel_qa
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.sampling.planning import LanguageWeights, Mixing, XYMode
@@ -30,7 +30,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainingSettings:
         raise UsageError("--dev-seed goes with --dev-fraction")
     explicit: dict[str, Any] = {
         name: getattr(args, name)
-        for name in ("batch_size", "lr", "weight_decay", "max_seq_length", "warmup_ratio")
+        for name in ("batch_size", "lr", "weight_decay", "max_seq_length", "warmup_ratio", "scale")
         if getattr(args, name) is not None
     }
     if args.max_steps is not None:
@@ -161,6 +161,9 @@ def _add_length_and_optimisation(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--loss", choices=get_args(LossName), default="mnrl",
                        help="mnrl: MultipleNegativesRankingLoss; cached-mnrl: its cached variant (large batches "
                             "on little memory)")
+    optim.add_argument("--scale", type=positive_float, metavar="S",
+                       help="the loss's similarity scale, 1/temperature (default: 20, sentence-transformers'; "
+                            "E5 was trained at 100)")
     optim.add_argument("--mini-batch-size", type=positive_int, default=16, metavar="M",
                        help="mini-batch of cached-mnrl (default: 16)")
     optim.add_argument("--freeze-embeddings", action="store_true",

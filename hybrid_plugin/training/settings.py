@@ -40,7 +40,7 @@ passages up to 256 tokens, all weights trained."""
 
 STREAM_FIELDS = ("train", "data", "model", "sampling", "alpha", "language_weights", "xy_mode", "mixing",
                  "batch_size", "seed", "languages", "limit", "hard_negatives", "max_seq_length", "loss",
-                 "dev_fraction", "dev_seed")
+                 "dev_fraction", "dev_seed", "scale")
 """Settings that change the batches or the model: a resumed run must keep them."""
 
 _MAX_SEED = 2**32 - 1  # numpy's legacy seeding (transformers' set_seed) takes no more

@@ -102,6 +102,10 @@ def test_a_resumed_run_keeps_the_settings_that_shape_its_batches():
     before = TrainingSettings(train="xquad-r", out="x", seed=1, lr=1e-4).to_json()
     assert TrainingSettings(train="xquad-r", out="x", seed=1, lr=5e-5).changed_since(before) == []
     assert TrainingSettings(train="xquad-r", out="x", seed=2, lr=1e-4).changed_since(before) == ["seed (1 -> 2)"]
+    # the loss's scale changes what is learnt from the same batches
+    assert TrainingSettings(train="xquad-r", out="x", seed=1, scale=100).changed_since(before) == ["scale (20.0 -> 100)"]
+    older = {k: v for k, v in before.items() if k != "scale"}  # a run.json written before scale was kept
+    assert TrainingSettings(train="xquad-r", out="x", seed=1).changed_since(older) == []
 
 
 def test_paper_preset_fills_what_is_not_given(tmp_path):
@@ -115,3 +119,16 @@ def test_paper_preset_fills_what_is_not_given(tmp_path):
         (64, 3e-5, 0.01, None, 1.0)
     quick = settings_from_args(build_parser().parse_args(["train", "--train", "xquad-r", "--out", str(tmp_path)]))
     assert (quick.batch_size, quick.max_steps, quick.max_seq_length) == (32, 50, 64)
+
+
+def test_scale_from_the_command_line(tmp_path):
+    from hybrid_plugin.cli import build_parser
+    from hybrid_plugin.cli.train import settings_from_args
+
+    parser = build_parser()
+    base = ["train", "--train", "xquad-r", "--out", str(tmp_path)]
+    assert settings_from_args(parser.parse_args(base)).scale == 20.0
+    assert settings_from_args(parser.parse_args([*base, "--scale", "100"])).scale == 100.0
+    for bad in ("0", "-1", "nan", "inf"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*base, "--scale", bad])
