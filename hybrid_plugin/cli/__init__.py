@@ -25,7 +25,7 @@ from hybrid_plugin.errors import HybridPluginError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
-SUBCOMMANDS = ("prepare", "export", "evaluate", "train", "report", "reproduce")
+SUBCOMMANDS = ("prepare", "export", "evaluate", "train", "report", "reproduce", "index", "debias")
 
 
 class _Parser(argparse.ArgumentParser):

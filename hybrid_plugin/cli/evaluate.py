@@ -6,7 +6,16 @@ import argparse
 import time
 from pathlib import Path
 
-from hybrid_plugin.cli.arguments import add_backend_arguments, add_dataset_arguments, load_dataset_arguments, positive_int
+from hybrid_plugin.cli.arguments import (
+    add_backend_arguments,
+    add_dataset_arguments,
+    finite_float,
+    load_dataset_arguments,
+    positive_int,
+)
+from hybrid_plugin.data.collection import ParallelQA
+from hybrid_plugin.data.loading import load_parallel_qa
+from hybrid_plugin.data.splits import check_split_options, split_items
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.evaluation.results import MEASURES, RESULTS_FILE, SETTINGS, EvaluationResults
 from hybrid_plugin.files import check_output
@@ -33,13 +42,28 @@ def summary_lines(results: EvaluationResults) -> str:
     return "\n".join(lines)
 
 
+def load_collection(args: argparse.Namespace) -> ParallelQA:
+    """The collection to evaluate: with ``--dev-fraction``, the dev side of the split that ``hybrid-plugin train
+    --dev-fraction`` trains beside (languages, then the split, then ``--limit``, as training cuts it)."""
+    if args.dev_fraction is None:
+        if args.dev_seed is not None:
+            raise UsageError("--dev-seed goes with --dev-fraction")
+        return load_dataset_arguments(args)
+    seed = 0 if args.dev_seed is None else args.dev_seed
+    check_split_options(args.dev_fraction, seed)  # before loading anything
+    qa = load_parallel_qa(args.dataset, data=args.data, languages=args.languages)
+    return split_items(qa, args.dev_fraction, seed=seed).dev.limit(args.limit)
+
+
 def run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if args.bm25 and args.model is not None:
         raise UsageError("--bm25 evaluates the BM25 baseline; it takes no --model")
+    if args.bm25 and args.debias is not None:
+        raise UsageError("--debias transforms a dense model's embeddings; BM25 (--bm25) has none")
     check_output(out, overwrite=args.overwrite)  # fail before loading anything
     started = time.perf_counter()
-    qa = load_dataset_arguments(args)
+    qa = load_collection(args)
     load_seconds = time.perf_counter() - started
     if args.bm25:
         from hybrid_plugin.pyserini.bm25 import evaluate_bm25  # starts Pyserini's JVM: only when asked for
@@ -52,7 +76,8 @@ def run(args: argparse.Namespace) -> None:
         results = evaluate(qa, args.model, out=out, batch_size=args.batch_size, depth=args.depth, runs=args.runs,
                            limit=args.limit, cache=not args.no_cache, overwrite=args.overwrite, device=args.device,
                            show_progress=not args.quiet, verify_runs=args.verify_runs, workers=args.workers,
-                           load_seconds=load_seconds, backend=args.backend, precision=args.precision)
+                           load_seconds=load_seconds, backend=args.backend, precision=args.precision,
+                           debias=args.debias, allow_same_data=args.allow_same_data)
     print(summary_lines(results))
     print(f"results: {out / RESULTS_FILE}")
 
@@ -79,6 +104,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="TREC run files to write: default = the mono settings and the multilingual pools (what "
                              "the stock reproduction uses); all = every pair too; none = no files. The measures of "
                              "every setting are computed either way (default: default)")
+    parser.add_argument("--dev-fraction", type=finite_float, metavar="F",
+                        help="evaluate the items held out by `hybrid-plugin train --dev-fraction F` (the dev side "
+                             "of the split; the results record it)")
+    parser.add_argument("--dev-seed", type=int, metavar="S", help="which split, as in train (default: 0)")
+    parser.add_argument("--debias", metavar="DIR", type=Path, default=None,
+                        help="apply the language-bias removal that `hybrid-plugin debias --out DIR` fitted for this "
+                             "model to the embeddings (before scoring, indexes and encoded queries)")
+    parser.add_argument("--allow-same-data", action="store_true",
+                        help="allow a --debias fitted on the collection evaluated (an oracle; the results say so)")
     parser.add_argument("--bm25", action="store_true", help="evaluate the BM25 baseline (Pyserini Lucene) instead")
     parser.add_argument("--device", default=None, help="torch device: cpu, cuda, cuda:N, mps (default: "
                                                        "sentence-transformers' choice)")

@@ -8,6 +8,7 @@ an output folder that Pyserini's stock commands can use.
     OUT/indexes/<lang>/, indexes/multi/         Pyserini Faiss flat indexes (from the same embeddings)
     OUT/encoded-queries/<lang>/                 Pyserini pre-encoded queries
     OUT/qrels/<lang>.txt, qrels/multi.txt       TREC qrels of each pool
+    OUT/debias/                                 with ``debias``: the language-bias removal applied to the embeddings
     OUT/.hybrid-plugin.json                     the marker: the plugin made this folder
 
 ``runs="default"`` writes the runs the stock reproduction searches (mono ``X-X`` and multilingual ``X-multi``),
@@ -49,6 +50,8 @@ import numpy as np
 from hybrid_plugin.analysis.plots import plot_pair_heatmap
 from hybrid_plugin.analysis.tables import write_markdown_table
 from hybrid_plugin.data import ParallelQA
+from hybrid_plugin.debias.embeddings import AppliedDebias, apply_to_encoded, prepare_debias, read_debias
+from hybrid_plugin.debias.transform import LanguageDebias
 from hybrid_plugin.errors import UsageError, VerificationError
 from hybrid_plugin.evaluation.embedding_cache import EmbeddingCache, model_identity
 from hybrid_plugin.evaluation.encoding import EncodedQA, encode_parallel_qa
@@ -147,6 +150,22 @@ class _Model:
     def info(self) -> ModelInfo:
         return ModelInfo(self.name, self.path, dict(self.prompts))
 
+    def encode(self, qa: ParallelQA, settings: EvaluateSettings, *, cache: bool, debias: LanguageDebias | None,
+               allow_same_data: bool, show_progress: bool) -> tuple[EncodedQA, AppliedDebias | None]:
+        """Encode ``qa`` (through the embedding cache), then apply ``debias`` once it is checked against this
+        model: the cache holds the model's own embeddings, the transform comes after it."""
+        identity = None
+        if self.path is not None and (cache or debias is not None):
+            identity = model_identity(self.path, name=self.name, prompts=self.prompts, backend=settings.backend,
+                                      precision=settings.precision)  # type: ignore[arg-type]
+        applied = prepare_debias(debias, qa, model=self.model, model_path=self.path, prompts=self.prompts,
+                                 model_digest=None if identity is None else identity.digest,
+                                 allow_same_data=allow_same_data)
+        store = EmbeddingCache.for_model(identity, qa.checksum) if cache and identity is not None else None
+        encoded = encode_parallel_qa(self.model, qa, prompts=self.prompts, batch_size=settings.batch_size,
+                                     cache=store, show_progress=show_progress)
+        return (encoded, None) if applied is None else (apply_to_encoded(applied.transform, encoded), applied)
+
 
 def _check_collection(qa: ParallelQA) -> None:
     if not isinstance(qa, ParallelQA):
@@ -176,6 +195,8 @@ def evaluate(
     training: Mapping[str, Any] | None = None,
     backend: str = DEFAULT_EVAL_BACKEND,
     precision: str = DEFAULT_EVAL_PRECISION,
+    debias: LanguageDebias | str | os.PathLike[str] | None = None,
+    allow_same_data: bool = False,
 ) -> EvaluationResults:
     """Evaluate a dense model on every mono, cross and multilingual setting of ``qa``.
 
@@ -207,13 +228,20 @@ def evaluate(
         backend (str): inference backend for a model loaded here (a loaded model runs as it was loaded): ``torch``, ``onnx`` or ``openvino``
             (default :data:`~hybrid_plugin.models.backends.DEFAULT_EVAL_BACKEND`); recorded in the results.
         precision (str): ``fp32``, or ``int8`` (onnx only); recorded in the results.
+        debias (LanguageDebias | str, optional): a language-bias removal fitted on this model (or the folder
+            ``hybrid-plugin debias`` wrote), applied to the embeddings before scoring and before the Faiss
+            indexes and pre-encoded queries are written; recorded in ``settings["debias"]``, saved in
+            ``out/debias`` (see :mod:`hybrid_plugin.debias`).
+        allow_same_data (bool, default False): allow a transform fitted on the collection evaluated (an oracle).
 
     Returns:
         EvaluationResults: the record (also ``out/results.json``).
 
     Raises:
         UsageError: a bad argument; ``out`` is not empty and was not written by the plugin, or holds an
-            earlier evaluation and ``overwrite`` is False; a collection with fewer than two languages.
+            earlier evaluation and ``overwrite`` is False; a collection with fewer than two languages; a
+            transform fitted on another model, on the collection evaluated, or without one of its languages.
+        DataError: a ``debias`` folder whose files are missing or malformed.
     """
     started = time.perf_counter()
     if model is not None and not isinstance(model, (str, os.PathLike)):  # a loaded model runs as it was loaded
@@ -226,19 +254,17 @@ def evaluate(
         check_output(out_path, overwrite=overwrite)
     _check_collection(qa)
     check_device(device)
+    transform = read_debias(debias)
+    if transform is not None:
+        transform.check_languages(qa.languages)  # before the model is loaded
     timings = {} if load_seconds is None else {"load_data": load_seconds}
     t0 = time.perf_counter()
     loaded = _Model.load(model, model_name, device, settings)
     timings["load_model"] = time.perf_counter() - t0
-    embedding_cache = None
-    if cache and loaded.path is not None:
-        identity = model_identity(loaded.path, name=loaded.name, prompts=loaded.prompts,
-                                  backend=settings.backend, precision=settings.precision)  # type: ignore[arg-type]
-        embedding_cache = EmbeddingCache.for_model(identity, qa.checksum)
-    encoded = encode_parallel_qa(loaded.model, qa, prompts=loaded.prompts, batch_size=settings.batch_size,
-                                 cache=embedding_cache, show_progress=show_progress)
+    encoded, applied = loaded.encode(qa, settings, cache=cache, debias=transform, allow_same_data=allow_same_data,
+                                     show_progress=show_progress)
     timings["encode"] = encoded.stats.seconds
-    job = _Scoring(qa, loaded, encoded, settings, timings, show_progress=show_progress)
+    job = _Scoring(qa, loaded, encoded, settings, timings, show_progress=show_progress, debias=applied)
     if out_path is None:
         return job.results(None, started, limit=limit, per_query=per_query, training=training)
     with staged_folder(out_path, overwrite=overwrite) as staged:
@@ -259,6 +285,7 @@ class _Scoring:
     settings: EvaluateSettings
     timings: dict[str, float]
     show_progress: bool
+    debias: AppliedDebias | None = None
 
     def results(self, folder: Path | None, started: float, *, limit: int | None, per_query: bool,
                 training: Mapping[str, Any] | None, verify_runs: bool = False) -> EvaluationResults:
@@ -273,6 +300,7 @@ class _Scoring:
             runs_dir = folder / "runs" if settings.runs != "none" else None
             files.update({"runs": "runs"} if runs_dir is not None else {})
             files.update(written)
+            files.update(self.debias.write(folder) if self.debias is not None else {})
         outcome = evaluate_embeddings(self.qa, self.encoded, runs_dir=runs_dir, runs=settings.runs,
                                       depth=settings.depth, tag=settings.run_tag, show_progress=self.show_progress,
                                       workers=settings.workers)
@@ -284,8 +312,9 @@ class _Scoring:
         timings["total"] = time.perf_counter() - started + timings.get("load_data", 0.0)
         timings["outside_encoding"] = timings["total"] - timings["encode"]
         timings["outside_encoding_share"] = timings["outside_encoding"] / timings["total"]
+        record = settings.record() | ({"debias": self.debias.record()} if self.debias is not None else {})
         results = outcome.to_results(self.qa, model=self.loaded.info(), limit=limit, per_query=per_query,
-                                     settings=settings.record(), files=files, timings=timings,
+                                     settings=record, files=files, timings=timings,
                                      encoding=self.encoded.stats.as_dict())
         return results if training is None else results.with_training(training)
 
