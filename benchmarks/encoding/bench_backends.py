@@ -69,26 +69,40 @@ def one(config: str, data: str, count: int, vectors_out: str) -> dict:
             "texts_per_s": round(len(pairs) / seconds, 2), "load_s": round(load_s, 1), "peak_rss_mib": round(peak_mib)}
 
 
-def speed(configs: list[str], data: str, count: int) -> list[dict]:
-    rows, vectors = [], {}
+def _run_one(config: str, data: str, count: int, target: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--one", config, "--data", data, "--texts", str(count),
+                           "--vectors", target], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def speed(configs: list[str], data: str, count: int, rounds: int = 1) -> list[dict]:
+    """Each config in its own process, ``rounds`` times, interleaved (torch, onnx, ..., torch, onnx, ...), so that a
+    change of the machine's load hits every backend alike; speed-ups are per round (against that round's torch run)
+    and their median is reported."""
+    rows, vectors = {c: {"config": c, "rounds": []} for c in configs}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for config in configs:
-            out = os.path.join(tmp, f"{config}.npy")
-            row = {}
-            for target in ("export", out):
-                done = subprocess.run([sys.executable, __file__, "--one", config, "--data", data, "--texts",
-                                       str(count), "--vectors", target], check=True, capture_output=True, text=True)
-                row.update(json.loads(done.stdout.strip().splitlines()[-1]))
-            rows.append(row)
-            vectors[config] = np.load(out)
-            print(rows[-1], file=sys.stderr)
-    ref = vectors["torch-fp32"]
-    for row in rows:
-        cos = np.sum(vectors[row["config"]] * ref, axis=1)
-        row.update(speedup=round(row["texts_per_s"] / rows[0]["texts_per_s"], 2),
+            rows[config].update(_run_one(config, data, count, "export"))
+        for round_no in range(rounds):
+            for config in configs:
+                out = os.path.join(tmp, f"{config}.npy")
+                run = _run_one(config, data, count, out)
+                run["load_avg_1min"] = round(os.getloadavg()[0], 2)
+                rows[config]["rounds"].append(run)
+                vectors[config] = np.load(out)
+                print(round_no, run, file=sys.stderr)
+    ref_name = configs[0]
+    ref = vectors[ref_name]
+    for config, row in rows.items():
+        runs = row["rounds"]
+        ratios = [r["texts_per_s"] / b["texts_per_s"] for r, b in zip(runs, rows[ref_name]["rounds"])]
+        cos = np.sum(vectors[config] * ref, axis=1)
+        row.update(texts=runs[0]["texts"], texts_per_s=round(float(np.median([r["texts_per_s"] for r in runs])), 2),
+                   peak_rss_mib=max(r["peak_rss_mib"] for r in runs),
+                   speedup=round(float(np.median(ratios)), 2), speedups=[round(x, 2) for x in ratios],
                    cosine_min=float(cos.min()), cosine_mean=float(cos.mean()),
-                   max_abs_diff=float(np.abs(vectors[row["config"]] - ref).max()))
-    return rows
+                   max_abs_diff=float(np.abs(vectors[config] - ref).max()))
+    return list(rows.values())
 
 
 def full_evaluation(configs: list[str], data: str, limit: int | None) -> list[dict]:
@@ -97,7 +111,7 @@ def full_evaluation(configs: list[str], data: str, limit: int | None) -> list[di
     for config in configs:
         backend, precision = config.split("-")
         results = evaluate(qa, None, backend=backend, precision=precision, show_progress=False, per_query=False,
-                           limit=limit)
+                           cache=False, limit=limit)
         rows.append({"config": config, **{s: results.map[s] for s in ("mono", "cross", "multi")},
                      "bias": results.bias, "encode_s": round(results.timings.get("encode", 0.0), 1)})
         print(rows[-1], file=sys.stderr)
@@ -112,6 +126,7 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--texts", type=int, default=3000)
     parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved repetitions of the speed part")
     parser.add_argument("--evaluate", default="", help="configs for the full evaluation (torch-fp32 is added first)")
     parser.add_argument("--eval-limit", type=int, default=None, help="evaluate on the first N items only")
     parser.add_argument("--out", type=Path)
@@ -123,7 +138,7 @@ def main() -> None:
         return
     record = {"command": " ".join(["python", *sys.argv]), "load_before": os.getloadavg(), "cpus": os.cpu_count()}
     if args.configs:  # --configs "" skips the speed part
-        record["speed"] = speed(args.configs.split(","), args.data, args.texts)
+        record["speed"] = speed(args.configs.split(","), args.data, args.texts, args.rounds)
     evaluated = [c for c in args.evaluate.split(",") if c]
     if evaluated:
         record["full_xquad_r"] = full_evaluation(["torch-fp32", *evaluated], args.data, args.eval_limit)

@@ -60,10 +60,10 @@ logger = logging.getLogger(__name__)
 OFFERED: dict[str, tuple[str, ...]] = {"torch": ("fp32",), "onnx": ("fp32", "int8"), "openvino": ("fp32",)}
 """The precisions each backend offers (int8: dynamic quantisation, which only ONNX Runtime gives here)."""
 DEFAULT_EVAL_BACKEND: Backend = "torch"
-"""The backend ``evaluate`` and ``reproduce`` encode with when none is given. ONNX Runtime fp32 gives PyTorch's
-embeddings (cosine >= 0.9999998) and encoded 1.8x faster on a 1,000-text subset here (benchmarks/encoding/), but
-inside a whole ``evaluate`` the gain measured on a loaded machine was 1.18x and its effect on the full XQuAD-R
-numbers is not measured yet: PyTorch stays the default until both are (issue #17)."""
+"""The backend ``evaluate`` and ``reproduce`` encode with when none is given. ONNX Runtime and OpenVINO fp32 give
+PyTorch's embeddings (cosine >= 0.9999998) but, measured on an idle 2-core machine with interleaved rounds, are only
+1.08x and 1.17x faster, for ~25 % more peak memory and an export per model (benchmarks/encoding/README.md); they
+are the faster choice where the cores are shared (1.8-2.1x). PyTorch stays the default (issue #17)."""
 DEFAULT_EVAL_PRECISION: Precision = DEFAULT_PRECISION
 
 _INSTALL = {"onnx": "pip install onnx onnxruntime", "openvino": "pip install 'hybrid-plugin[openvino]'"}

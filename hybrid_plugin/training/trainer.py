@@ -32,6 +32,7 @@ from sentence_transformers.sentence_transformer.losses import (
 from hybrid_plugin.data.collection import ParallelQA
 from hybrid_plugin.data.loading import load_parallel_qa
 from hybrid_plugin.data.splits import split_items
+from hybrid_plugin.debias.module import freeze_projections
 from hybrid_plugin.errors import UsageError, library_os_errors
 from hybrid_plugin.models.loading import (
     check_device,
@@ -150,6 +151,8 @@ def _load_model(settings: TrainingSettings, resolved: str) -> _Model:
     model = load_model(resolved, device=settings.device)
     model.max_seq_length = check_max_seq_length(model, settings.max_seq_length)
     frozen = freeze_input_embeddings(model) if settings.freeze_embeddings else 0
+    if freeze_projections(model):  # a language-bias projection (debias --into-model) is a fitted map, not learnt
+        logger.info("the model's language-bias projection stays fixed in training")
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     prompts = model_prompts(model)
     column_prompts = {"anchor": prompts["query"], "positive": prompts["passage"]}

@@ -143,3 +143,23 @@ def test_a_transform_of_another_model_is_refused(tiny_model_builder, tiny_transf
     wide = tiny_model_builder(tmp_path / "wide", hidden=16)
     with pytest.raises(UsageError, match="fitted on 32-dimensional embeddings but the model gives 16"):
         with_projection(str(wide), tiny_transforms["lsar"])
+
+
+def test_hybrid_training_keeps_a_saved_projection_fixed(tiny_model, tiny_transforms, fit_slice, tmp_path,
+                                                        one_torch_thread):
+    """``debias --into-model`` then ``train`` on that folder: the transformer learns, the fitted map does not."""
+    from sentence_transformers import SentenceTransformer
+
+    from hybrid_plugin.training import TrainingSettings, train
+
+    projected = tmp_path / "projected"
+    with_projection(str(tiny_model), tiny_transforms["lsar"], out=projected)
+    settings = TrainingSettings(train="mlqa-r", out=tmp_path / "run", model=str(projected), max_steps=1,
+                                batch_size=4, device="cpu", lr=1e-2, warmup_ratio=0.0)
+    train(settings, qa=fit_slice)
+    before, after = SentenceTransformer(str(projected), device="cpu"), SentenceTransformer(str(tmp_path / "run"),
+                                                                                           device="cpu")
+    (dense_before,), (dense_after,) = projection_modules(before), projection_modules(after)
+    assert torch_equal(dense_after.linear.weight, dense_before.linear.weight)
+    changed = [n for n, p in after[0].named_parameters() if not torch_equal(p, dict(before[0].named_parameters())[n])]
+    assert changed  # the transformer itself was trained
