@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from hybrid_plugin.analysis.leaderboard import Column, LeaderboardRow, aggregate
-from hybrid_plugin.analysis.tables import pair_matrix
+from hybrid_plugin.analysis.tables import pair_matrix, pooled_columns
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.evaluation.results import SETTINGS, EvaluationResults
 from hybrid_plugin.files import atomic_write
@@ -55,7 +55,9 @@ def plot_pair_heatmap(results: EvaluationResults, path: str | Path) -> Path:
         The path written.
     """
     langs, matrix = pair_matrix(results)
-    values = np.array([[np.nan if v is None else v for v in row] for row in matrix], dtype=float)
+    columns = pooled_columns(matrix)  # a query-only language is a row without a column
+    values = np.array([[np.nan if row[j] is None else row[j] for j in columns] for row in matrix], dtype=float)
+    pools = [langs[j] for j in columns]
     n = len(langs)
     side = max(4.0, 0.62 * n + 2.2)
     fig = _new_figure(side + 1.0, side)
@@ -73,16 +75,17 @@ def plot_pair_heatmap(results: EvaluationResults, path: str | Path) -> Path:
         r, g, b, _ = cmap(image.norm(value))
         color = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
         ax.text(j, i, f"{value:.3f}".lstrip("0") if value < 1 else "1.00", ha="center", va="center",
-                color=color, fontsize=fontsize, fontweight="bold" if i == j else "normal")
-    ax.set_xticks(range(n), labels=langs)
+                color=color, fontsize=fontsize, fontweight="bold" if langs[i] == pools[j] else "normal")
+    ax.set_xticks(range(len(pools)), labels=pools)
     ax.set_yticks(range(n), labels=langs)
     ax.set_xlabel("pool (candidate) language")
     ax.set_ylabel("query language")
     ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
     ax.xaxis.set_label_position("top")
     maps = results.map
-    ax.set_title(f"{results.title}\nmAP per pair — mono {maps['mono']:.3f}, cross {maps['cross']:.3f}, "
-                 f"multi {maps['multi']:.3f}", fontsize=10, pad=10)
+    shown = {k: "–" if v is None else f"{v:.3f}" for k, v in maps.items()}
+    ax.set_title(f"{results.title}\nmAP per pair — mono {shown['mono']}, cross {shown['cross']}, "
+                 f"multi {shown['multi']}", fontsize=10, pad=10)
     fig.colorbar(image, ax=ax, shrink=0.8, label="mAP (full ranking)")
     return _save_png(fig, Path(path))
 

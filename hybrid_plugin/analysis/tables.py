@@ -18,7 +18,7 @@ from hybrid_plugin.analysis.paper import SAMPLING_NAMES
 from hybrid_plugin.evaluation.results import MEASURES, SETTINGS, EvaluationResults
 from hybrid_plugin.files import atomic_write
 
-__all__ = ["format_value", "markdown_table", "pair_matrix", "write_markdown_table"]
+__all__ = ["format_value", "markdown_table", "pair_matrix", "pooled_columns", "write_markdown_table"]
 
 _MEASURE_HEADERS = ("mAP", "R@1", "R@10", "nDCG@10", "AP@1000")  # MEASURES as column headings
 
@@ -52,6 +52,12 @@ def pair_matrix(results: EvaluationResults) -> tuple[list[str], list[list[float 
     return langs, matrix
 
 
+def pooled_columns(matrix: list[list[float | None]]) -> list[int]:
+    """The columns of a :func:`pair_matrix` with at least one value: a query-only language (no pool, as AfriQA's
+    question languages) has none and is left out of the tables and the heatmap's columns."""
+    return [j for j in range(len(matrix)) if any(row[j] is not None for row in matrix)]
+
+
 def _training_lines(results: EvaluationResults) -> list[str]:
     training = results.training
     if not training:
@@ -73,15 +79,18 @@ def _summary_lines(results: EvaluationResults) -> list[str]:
 
 def _pair_lines(results: EvaluationResults) -> list[str]:
     langs, matrix = pair_matrix(results)
+    columns = pooled_columns(matrix)
     rows = []
     for i, lang in enumerate(langs):
         cross = [v for j, v in enumerate(matrix[i]) if j != i and v is not None]
-        cells = [f"**{format_value(v)}**" if i == j and v is not None else format_value(v)
-                 for j, v in enumerate(matrix[i])]
+        cells = [f"**{format_value(matrix[i][j])}**" if i == j and matrix[i][j] is not None
+                 else format_value(matrix[i][j]) for j in columns]
         rows.append([lang, *cells, format_value(statistics.fmean(cross) if cross else None)])
+    query_only = [lang for j, lang in enumerate(langs) if j not in columns]
+    note = f" Query-only languages (no pool): {', '.join(query_only)}." if query_only else ""
     return ["## mAP by language pair", "", "Rows: query language; columns: pool language; the diagonal is "
-            "monolingual. Last column: mean over the row's cross-lingual pools.", "",
-            markdown_table(["query \\ pool", *langs, "cross mean"], rows), ""]
+            f"monolingual. Last column: mean over the row's cross-lingual pools.{note}", "",
+            markdown_table(["query \\ pool", *(langs[j] for j in columns), "cross mean"], rows), ""]
 
 
 def _multi_lines(results: EvaluationResults) -> list[str]:

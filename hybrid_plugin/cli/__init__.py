@@ -25,7 +25,7 @@ from hybrid_plugin.errors import HybridPluginError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
-SUBCOMMANDS = ("prepare", "export", "evaluate", "train", "report", "reproduce", "index", "debias")
+SUBCOMMANDS = ("prepare", "export", "evaluate", "train", "report", "reproduce", "index", "debias", "bitext", "perturb")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -13,12 +13,14 @@ from hybrid_plugin.cli.arguments import (
     load_dataset_arguments,
     positive_int,
 )
+from hybrid_plugin.cli.perturb import PERTURB_HELP
 from hybrid_plugin.data.collection import ParallelQA
 from hybrid_plugin.data.loading import load_parallel_qa
 from hybrid_plugin.data.splits import check_split_options, split_items
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.evaluation.results import MEASURES, RESULTS_FILE, SETTINGS, EvaluationResults
 from hybrid_plugin.files import check_output
+from hybrid_plugin.perturb.kinds import parse_perturbation
 
 _WIDTHS = (8, 8, 8, 9, 9)
 
@@ -59,6 +61,9 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if args.bm25 and args.model is not None:
         raise UsageError("--bm25 evaluates the BM25 baseline; it takes no --model")
+    perturbation = None if args.perturb is None else parse_perturbation(args.perturb, seed=args.perturb_seed)
+    if args.bm25 and perturbation is not None:
+        raise UsageError("--perturb evaluates a dense model on perturbed questions; it does not go with --bm25 yet")
     if args.bm25 and args.debias is not None:
         raise UsageError("--debias transforms a dense model's embeddings; BM25 (--bm25) has none")
     check_output(out, overwrite=args.overwrite)  # fail before loading anything
@@ -77,7 +82,7 @@ def run(args: argparse.Namespace) -> None:
                            limit=args.limit, cache=not args.no_cache, overwrite=args.overwrite, device=args.device,
                            show_progress=not args.quiet, verify_runs=args.verify_runs, workers=args.workers,
                            load_seconds=load_seconds, backend=args.backend, precision=args.precision,
-                           debias=args.debias, allow_same_data=args.allow_same_data)
+                           debias=args.debias, allow_same_data=args.allow_same_data, perturb=perturbation)
     print(summary_lines(results))
     print(f"results: {out / RESULTS_FILE}")
 
@@ -113,6 +118,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "model to the embeddings (before scoring, indexes and encoded queries)")
     parser.add_argument("--allow-same-data", action="store_true",
                         help="allow a --debias fitted on the collection evaluated (an oracle; the results say so)")
+    parser.add_argument("--perturb", metavar="KIND:LEVEL", default=None,
+                        help="evaluate on perturbed questions (pools unchanged; the results record it): "
+                             + PERTURB_HELP)
+    parser.add_argument("--perturb-seed", type=int, default=0, metavar="S", help="perturbation seed (default: 0)")
     parser.add_argument("--bm25", action="store_true", help="evaluate the BM25 baseline (Pyserini Lucene) instead")
     parser.add_argument("--device", default=None, help="torch device: cpu, cuda, cuda:N, mps (default: "
                                                        "sentence-transformers' choice)")

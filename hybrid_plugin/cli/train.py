@@ -9,7 +9,7 @@ from typing import Any, get_args
 from hybrid_plugin.cli.arguments import finite_float, positive_float, positive_int, unit_float
 from hybrid_plugin.data.loading import load_parallel_qa
 from hybrid_plugin.errors import UsageError
-from hybrid_plugin.sampling.planning import LanguageWeights, Mixing, XYMode
+from hybrid_plugin.sampling.planning import DEFAULT_TEMPERATURE, LanguageWeights, Mixing, XYMode
 from hybrid_plugin.training.settings import PAPER_PRESET, LossName, Sampling, TrainingSettings
 
 
@@ -52,6 +52,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainingSettings:
         sampling=args.sampling,
         alpha=args.alpha,
         language_weights=args.language_weights,
+        language_temperature=args.language_temperature,
         xy_mode=args.xy_mode,
         mixing=args.mixing,
         alpha_schedule=schedule,
@@ -133,7 +134,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alpha-schedule", choices=("constant", "curriculum"), default="constant",
                         help="curriculum: alpha from 0.9 in the first epoch to 0.1 in the last (default: constant)")
     parser.add_argument("--language-weights", choices=get_args(LanguageWeights), default="uniform",
-                        help="how X-X languages and X-Y pairs are drawn: uniformly or by their number of pairs")
+                        help="how X-X languages and X-Y pairs are drawn: uniformly, by their number of pairs n, or "
+                             "by n^τ (temperature, τ from --language-temperature)")
+    parser.add_argument("--language-temperature", type=unit_float, default=DEFAULT_TEMPERATURE, metavar="T",
+                        help="τ of --language-weights temperature: p ∝ n^τ (1 = size, 0 = uniform; default: "
+                             f"{DEFAULT_TEMPERATURE}, XLM-R's)")
     parser.add_argument("--xy-mode", choices=get_args(XYMode), default="pair_per_batch",
                         help="an X-Y batch uses one language pair (default) or a pair per example")
     parser.add_argument("--mixing", choices=get_args(Mixing), default="batch",

@@ -240,6 +240,12 @@ class ParallelQA:
         """The candidate with this docid."""
         return self._by_docid[docid]
 
+    @property
+    def query_only(self) -> tuple[str, ...]:
+        """The languages without a pool (AfriQA's question languages): queried against other pools, never
+        searched themselves -- no mono setting, no corpus, no qrels."""
+        return tuple(lang for lang in self.languages if not self.candidates[lang])
+
     def positive(self, qid: str, language: str) -> Candidate | None:
         """The candidate of pool ``language`` that answers ``qid`` (None if the item lacks that language)."""
         docid = self.relevant[language].get(qid)

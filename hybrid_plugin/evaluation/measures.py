@@ -59,6 +59,8 @@ class TrecMeasures:
         self.evaluators: dict[str, Any] = {}
         qrels_all = []
         for y in layout.languages:
+            if not qa.candidates[y]:  # query-only: no pool searched, no qrels
+                continue
             qrels = [ir_measures.Qrel(qid, docid, 1) for qid, docid in qa.relevant[y].items()]
             qrels_all.extend(qrels)
             self.evaluators[y] = ir_measures.evaluator(self.measures, qrels)

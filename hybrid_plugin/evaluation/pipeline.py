@@ -70,6 +70,8 @@ from hybrid_plugin.models import (
     resolve_model,
 )
 from hybrid_plugin.models.backends import DEFAULT_EVAL_BACKEND, DEFAULT_EVAL_PRECISION, check_backend
+from hybrid_plugin.perturb.collection import apply_perturbation
+from hybrid_plugin.perturb.kinds import Perturbation
 from hybrid_plugin.pyserini.faiss_files import write_encoded_queries, write_faiss_index
 from hybrid_plugin.pyserini.trec_runs import SCORE_DECIMALS
 
@@ -197,6 +199,7 @@ def evaluate(
     precision: str = DEFAULT_EVAL_PRECISION,
     debias: LanguageDebias | str | os.PathLike[str] | None = None,
     allow_same_data: bool = False,
+    perturb: Perturbation | str | None = None,
 ) -> EvaluationResults:
     """Evaluate a dense model on every mono, cross and multilingual setting of ``qa``.
 
@@ -233,6 +236,8 @@ def evaluate(
             indexes and pre-encoded queries are written; recorded in ``settings["debias"]``, saved in
             ``out/debias`` (see :mod:`hybrid_plugin.debias`).
         allow_same_data (bool, default False): allow a transform fitted on the collection evaluated (an oracle).
+        perturb (Perturbation | str, optional): evaluate with perturbed questions (``"typos:0.1"``; pools
+            unchanged; :mod:`hybrid_plugin.perturb`), recorded in ``settings["perturbation"]``.
 
     Returns:
         EvaluationResults: the record (also ``out/results.json``).
@@ -253,6 +258,7 @@ def evaluate(
     if out_path is not None:
         check_output(out_path, overwrite=overwrite)
     _check_collection(qa)
+    qa, perturbed = apply_perturbation(qa, perturb)
     check_device(device)
     transform = read_debias(debias)
     if transform is not None:
@@ -264,7 +270,8 @@ def evaluate(
     encoded, applied = loaded.encode(qa, settings, cache=cache, debias=transform, allow_same_data=allow_same_data,
                                      show_progress=show_progress)
     timings["encode"] = encoded.stats.seconds
-    job = _Scoring(qa, loaded, encoded, settings, timings, show_progress=show_progress, debias=applied)
+    job = _Scoring(qa, loaded, encoded, settings, timings, show_progress=show_progress, debias=applied,
+                   extra_settings=perturbed)
     if out_path is None:
         return job.results(None, started, limit=limit, per_query=per_query, training=training)
     with staged_folder(out_path, overwrite=overwrite) as staged:
@@ -286,6 +293,7 @@ class _Scoring:
     timings: dict[str, float]
     show_progress: bool
     debias: AppliedDebias | None = None
+    extra_settings: Mapping[str, Any] | None = None
 
     def results(self, folder: Path | None, started: float, *, limit: int | None, per_query: bool,
                 training: Mapping[str, Any] | None, verify_runs: bool = False) -> EvaluationResults:
@@ -313,6 +321,7 @@ class _Scoring:
         timings["outside_encoding"] = timings["total"] - timings["encode"]
         timings["outside_encoding_share"] = timings["outside_encoding"] / timings["total"]
         record = settings.record() | ({"debias": self.debias.record()} if self.debias is not None else {})
+        record |= dict(self.extra_settings or {})
         results = outcome.to_results(self.qa, model=self.loaded.info(), limit=limit, per_query=per_query,
                                      settings=record, files=files, timings=timings,
                                      encoding=self.encoded.stats.as_dict())
@@ -321,12 +330,13 @@ class _Scoring:
 
 def write_search_files(folder: Path, qa: ParallelQA, encoded: EncodedQA) -> dict[str, str]:
     """Write the Faiss indexes (one per language and one of the multilingual pool), the pre-encoded queries and
-    the qrels under ``folder``; return the ``results.files`` entries."""
-    docids = {lang: [c.docid for c in qa.candidates[lang]] for lang in qa.languages}
-    for lang in qa.languages:
+    the qrels under ``folder`` (a query-only language has queries, no index); return the ``results.files`` entries."""
+    pooled = [lang for lang in qa.languages if lang not in qa.query_only]
+    docids = {lang: [c.docid for c in qa.candidates[lang]] for lang in pooled}
+    for lang in pooled:
         write_faiss_index(folder / "indexes" / lang, encoded.passages[lang], docids[lang])
-    write_faiss_index(folder / "indexes" / MULTI, np.concatenate([encoded.passages[lang] for lang in qa.languages]),
-                      [d for lang in qa.languages for d in docids[lang]])
+    write_faiss_index(folder / "indexes" / MULTI, np.concatenate([encoded.passages[lang] for lang in pooled]),
+                      [d for lang in pooled for d in docids[lang]])
     for lang in qa.languages:
         write_encoded_queries(folder / "encoded-queries" / lang, list(qa.questions[lang].values()),
                               encoded.queries[lang])
@@ -338,7 +348,7 @@ def write_qrels(folder: Path, qa: ParallelQA) -> None:
     """TREC qrels ``qid 0 docid 1`` of each pool (``<lang>.txt``) and of the multilingual pool (``multi.txt``)."""
     folder.mkdir(parents=True, exist_ok=True)
     lines_all = []
-    for y in qa.languages:
+    for y in (lang for lang in qa.languages if lang not in qa.query_only):  # a query-only language has no pool
         lines = [f"{qid} 0 {docid} 1\n" for qid, docid in qa.relevant[y].items()]
         (folder / f"{y}.txt").write_text("".join(lines), encoding="utf-8")
         lines_all.extend(lines)

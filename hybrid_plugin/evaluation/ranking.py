@@ -71,8 +71,10 @@ class CollectionLayout:
 
     @classmethod
     def of(cls, qa: ParallelQA) -> CollectionLayout:
-        """Lay out ``qa``; :class:`DataError` for duplicate docids, empty pools, a question without its relevant
-        candidate. (``ParallelQA`` itself checks that every id can stand in a TREC file.)"""
+        """Lay out ``qa``; :class:`DataError` for duplicate docids, no candidates at all, a question without its
+        relevant candidate in its own language's pool. A language without candidates is query-only
+        (:attr:`ParallelQA.query_only`): an empty slice of the multi pool, searched by no query.
+        (``ParallelQA`` itself checks that every id can stand in a TREC file.)"""
         if not qa.languages:
             raise DataError(f"{qa.name} has no languages to evaluate")
         docids, offsets, index = _pools(qa)
@@ -99,8 +101,8 @@ def _pools(qa: ParallelQA) -> tuple[list[str], dict[str, tuple[int, int]], dict[
             index[cand.docid] = len(docids)
             docids.append(cand.docid)
         offsets[lang] = (start, len(docids))
-        if start == len(docids):
-            raise DataError(f"the {lang} pool of {qa.name} has no candidates")
+    if not docids:
+        raise DataError(f"no language of {qa.name} has candidates ({', '.join(qa.languages)} are all query-only)")
     return docids, offsets, index
 
 
@@ -119,6 +121,8 @@ def _relevant(qa: ParallelQA, x: str, qids: list[str], offsets: dict[str, tuple[
             if g is None or not start <= g < end:
                 raise DataError(f"question {qid}: relevant docid {docid!r} is not in the {y} pool")
             rel[i, j] = g
+    if offsets[x][0] == offsets[x][1]:  # a query-only language: no pool of its own, nothing to find there
+        return rel
     missing = [qids[i] for i in np.flatnonzero(rel[:, qa.languages.index(x)] < 0)[:3]]
     if missing:
         raise DataError(f"{x} question {missing[0]} has no relevant candidate in the {x} pool")

@@ -6,6 +6,9 @@
     corpus/D/L.jsonl    {"id": "L-<paragraph>-<sentence>", "contents": "<sentence>"}  (whitespace runs -> one space)
     qrels/D.L.txt       qid 0 docid 1   (relevant candidates in pool L; qids are shared across languages)
     qrels/D.multi.txt   the union over all pools
+
+A query-only language (no candidates: AfriQA's question languages, :attr:`ParallelQA.query_only`) gets its
+topics file only: no corpus, no qrels.
     checksums/D.sha256  sha256sum-format list of the files above (commit it to pin a reproduction)
 
 and :func:`read_prepared` reads such a folder back. ``D`` and ``L`` follow
@@ -105,8 +108,9 @@ def prepare(qa: ParallelQA, out: str | Path = ".", *, overwrite: bool = False) -
         for path, text in contents.items():
             with open_new(path) as handle:
                 handle.write(text)
+    pooled = len(qa.languages) - len(qa.query_only)
     logger.info("wrote %d topic files, %d corpora and %d qrels files under %s",
-                len(qa.languages), len(qa.languages), len(qa.languages) + 1, files.root)
+                len(qa.languages), pooled, pooled + 1, files.root)
     return files
 
 
@@ -133,6 +137,8 @@ def _contents(qa: ParallelQA, files: PreparedFiles) -> dict[Path, str]:
     contents: dict[Path, str] = {}
     for lang in qa.languages:
         contents[files.topics(lang)] = "".join(f"{qid}\t{_clean(text)}\n" for qid, text in qa.questions[lang].items())
+        if lang in qa.query_only:  # topics only: no pool to search, nothing to judge
+            continue
         contents[files.corpus(lang)] = "".join(
             json.dumps({"id": c.docid, "contents": _clean(c.text)}, ensure_ascii=False) + "\n"
             for c in qa.candidates[lang]
@@ -252,14 +258,19 @@ def read_prepared(root: str | Path, name: str | None = None) -> ParallelQA:
         raise DataError(f"no topics/{name}.<language>.tsv files", root)
     questions, candidates, relevant, sources = {}, {}, {}, {}
     for lang in languages:
-        for path in (files.topics(lang), files.corpus(lang), files.qrels(lang)):
+        paths = (files.topics(lang), files.corpus(lang), files.qrels(lang))
+        query_only = not paths[1].exists() and not paths[2].exists()
+        for path in paths[:1] if query_only else paths:
             if not path.is_file():
                 raise DataError(f"missing {path.relative_to(root)} (prepare writes topics, corpus and qrels for "
-                                "every language)", root)
+                                "every language with candidates, topics only for a query-only one)", root)
             sources[path.relative_to(root).as_posix()] = sha256_file(path)
         questions[lang] = read_topics(files.topics(lang))
-        candidates[lang] = _read_corpus(files.corpus(lang), lang)
-        relevant[lang] = _relevant(files, lang, questions[lang], {c.docid for c in candidates[lang]})
+        candidates[lang] = [] if query_only else _read_corpus(files.corpus(lang), lang)
+        relevant[lang] = {} if query_only else _relevant(files, lang, questions[lang],
+                                                         {c.docid for c in candidates[lang]})
+    if all(not pool for pool in candidates.values()):
+        raise DataError(f"no corpus/{name}/<language>.jsonl files: every language is query-only", root)
     return ParallelQA(name, languages, questions, candidates, relevant, sources)
 
 

@@ -27,9 +27,13 @@ from hybrid_plugin.sampling.repair import repair_batches
 if TYPE_CHECKING:  # (planning reads the metadata; it needs not import pyarrow to do so)
     from hybrid_plugin.sampling.metadata import PairMetadata
 
-__all__ = ["EpochPlan", "KindPools", "LanguageWeights", "Mixing", "XYMode", "kind_weights", "plan_epoch"]
+__all__ = ["DEFAULT_TEMPERATURE", "EpochPlan", "KindPools", "LanguageWeights", "Mixing", "XYMode", "kind_weights",
+           "plan_epoch"]
 
-LanguageWeights = Literal["uniform", "size"]
+LanguageWeights = Literal["uniform", "size", "temperature"]
+
+DEFAULT_TEMPERATURE = 0.3
+"""The exponent of ``language_weights="temperature"`` when none is given: XLM-R's (Conneau et al. 2020, α = 0.3)."""
 XYMode = Literal["pair_per_batch", "pair_per_example"]
 Mixing = Literal["batch", "example"]
 
@@ -104,13 +108,15 @@ def kind_weights(
     language_weights: LanguageWeights = "uniform",
     xy_mode: XYMode = "pair_per_batch",
     mixing: Mixing = "batch",
+    temperature: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw weights of the X-X kinds and of the X-Y kinds (each sums to 1, or is all zero if none is usable).
 
     A kind that fills whole batches on its own (X-X under ``mixing="batch"``; X-Y under ``"pair_per_batch"``)
     is usable when its pool holds at least ``global_batch`` distinct items and distinct positive passages;
     otherwise every non-empty kind is usable. ``"uniform"`` weighs usable kinds equally, ``"size"`` by their
-    number of rows.
+    number of rows ``n``, ``"temperature"`` by ``n ** temperature`` (XLM-R's sampling of pre-training
+    languages: 1 is ``"size"``, 0 is ``"uniform"``, in between small languages are drawn more than their size).
 
     Returns:
         tuple[np.ndarray, np.ndarray]: ``(K,)`` weights of X-X kinds and ``(K,)`` weights of X-Y kinds.
@@ -121,7 +127,8 @@ def kind_weights(
         fills_batch &= is_xx
     big_enough = (pools.distinct_items >= global_batch) & (pools.distinct_texts >= global_batch)
     usable = (pools.counts > 0) & (~fills_batch | big_enough)
-    base = pools.counts.astype(np.float64) if language_weights == "size" else np.ones(meta.num_kinds)
+    exponent = {"uniform": 0.0, "size": 1.0}.get(language_weights, temperature)
+    base = np.power(pools.counts.astype(np.float64), exponent)  # 0 ** 0 = 1: empty kinds are not usable anyway
     weights = []
     for part in (is_xx, ~is_xx):
         w = np.where(usable & part, base, 0.0)

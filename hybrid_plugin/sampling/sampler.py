@@ -26,6 +26,7 @@ from hybrid_plugin.sampling.metadata import PairMetadata
 from hybrid_plugin.sampling.planning import (
     EpochPlan,
     KindPools,
+    DEFAULT_TEMPERATURE,
     LanguageWeights,
     Mixing,
     XYMode,
@@ -85,11 +86,14 @@ class HybridBatchSampler(DefaultBatchSampler):
         generator (torch.Generator, optional): unused; randomness comes from ``seed`` and the epoch.
         seed (int): base seed. Defaults to 0 (the trainer passes ``args.seed``).
         alpha (float): share of X-X batches, in [0, 1]. Defaults to 0.5.
-        language_weights (str): ``"uniform"`` or ``"size"``. Defaults to ``"uniform"``.
+        language_weights (str): ``"uniform"``, ``"size"`` or ``"temperature"`` (p ∝ n^temperature over the
+            languages' (pairs') row counts n). Defaults to ``"uniform"``.
         xy_mode (str): ``"pair_per_batch"`` or ``"pair_per_example"``. Defaults to ``"pair_per_batch"``.
         mixing (str): ``"batch"`` or ``"example"``. Defaults to ``"batch"``.
         steps_per_epoch (int, optional): steps (global batches) per epoch. Defaults to None (rows // global batch).
         num_replicas (int, optional): processes sharing the stream. Defaults to None (the world size).
+        temperature (float): the exponent of ``language_weights="temperature"``, in [0, 1] (1: as ``"size"``,
+            0: as ``"uniform"``). Defaults to :data:`DEFAULT_TEMPERATURE` (0.3).
 
     Example::
 
@@ -122,8 +126,10 @@ class HybridBatchSampler(DefaultBatchSampler):
         mixing: Mixing = "batch",
         steps_per_epoch: int | None = None,
         num_replicas: int | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
     ) -> None:
-        _check_options(alpha, language_weights, xy_mode, mixing, steps_per_epoch, num_replicas)
+        _check_options(alpha, language_weights, xy_mode, mixing, steps_per_epoch, num_replicas, temperature)
+        self.temperature = float(temperature)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
         super().__init__(dataset, batch_size=batch_size, drop_last=drop_last,
@@ -147,7 +153,7 @@ class HybridBatchSampler(DefaultBatchSampler):
         self.pools = KindPools.build(meta)
         self.weights = kind_weights(meta, self.pools, global_batch=self.global_batch_size,
                                     language_weights=self.language_weights, xy_mode=self.xy_mode,
-                                    mixing=self.mixing)
+                                    mixing=self.mixing, temperature=self.temperature)
         left_out = [meta.kind_name(k) for k in np.flatnonzero(self.pools.counts > 0)
                     if self.weights[0][k] == 0 and self.weights[1][k] == 0]
         if left_out:
@@ -187,7 +193,7 @@ class HybridBatchSampler(DefaultBatchSampler):
 
         Args:
             **options: keyword-only arguments of :class:`HybridBatchSampler` (``alpha``, ``language_weights``,
-                ``xy_mode``, ``mixing``, ``steps_per_epoch``, ``num_replicas``).
+                ``xy_mode``, ``mixing``, ``steps_per_epoch``, ``num_replicas``, ``temperature``).
 
         Example::
 
@@ -245,6 +251,7 @@ class HybridBatchSampler(DefaultBatchSampler):
         return {
             "alpha": self.alpha,
             "language_weights": self.language_weights,
+            **({"temperature": self.temperature} if self.language_weights == "temperature" else {}),
             "xy_mode": self.xy_mode,
             "mixing": self.mixing,
             "batch_size": self.batch_size,
@@ -291,8 +298,10 @@ def _check_options(
     mixing: str,
     steps_per_epoch: int | None,
     num_replicas: int | None,
+    temperature: float = DEFAULT_TEMPERATURE,
 ) -> None:
     _check_alpha(alpha)
+    _check_temperature(temperature)
     for name, value, allowed in (("language_weights", language_weights, LanguageWeights),
                                  ("xy_mode", xy_mode, XYMode), ("mixing", mixing, Mixing)):
         if value not in get_args(allowed):
@@ -300,6 +309,14 @@ def _check_options(
     for name, value in (("steps_per_epoch", steps_per_epoch), ("num_replicas", num_replicas)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise UsageError(f"{name} must be a positive integer or None, got {value!r}")
+
+
+def _check_temperature(temperature: float) -> float:
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or \
+            not 0.0 <= float(temperature) <= 1.0:
+        raise UsageError(f"temperature must be a number in [0, 1] (p ∝ n^temperature: 0 = uniform, 1 = size), got "
+                         f"{temperature!r}")
+    return float(temperature)
 
 
 def _check_alpha(alpha: float) -> float:

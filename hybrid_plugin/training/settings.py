@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 
 from hybrid_plugin.data.splits import check_split_options
 from hybrid_plugin.errors import UsageError
-from hybrid_plugin.sampling.planning import LanguageWeights, Mixing, XYMode
+from hybrid_plugin.sampling.planning import DEFAULT_TEMPERATURE, LanguageWeights, Mixing, XYMode
 
 __all__ = ["PAPER_PRESET", "LossName", "Sampling", "TrainingSettings"]
 
@@ -40,7 +40,7 @@ passages up to 256 tokens, all weights trained."""
 
 STREAM_FIELDS = ("train", "data", "model", "sampling", "alpha", "language_weights", "xy_mode", "mixing",
                  "batch_size", "seed", "languages", "limit", "hard_negatives", "max_seq_length", "loss",
-                 "dev_fraction", "dev_seed", "scale")
+                 "dev_fraction", "dev_seed", "scale", "language_temperature")
 """Settings that change the batches or the model: a resumed run must keep them."""
 
 _MAX_SEED = 2**32 - 1  # numpy's legacy seeding (transformers' set_seed) takes no more
@@ -60,6 +60,7 @@ _RANGES: tuple[tuple[str, float, float, bool, bool, str], ...] = (
     ("warmup_ratio", 0.0, 1.0, True, False, ""),
     ("scale", 0.0, math.inf, False, False, ""),
     ("alpha", 0.0, 1.0, True, True, " (1 = X-X only, 0 = X-Y only)"),
+    ("language_temperature", 0.0, 1.0, True, True, " (p ∝ n^τ: 0 = uniform, 1 = size)"),
 )
 
 
@@ -99,6 +100,8 @@ class TrainingSettings:
         alpha (float, optional): share of X-X batches, for ``"hybrid"`` only. Defaults to None (0.5, the paper's
             best).
         language_weights, xy_mode, mixing: see :class:`~hybrid_plugin.sampling.HybridBatchSampler`.
+        language_temperature (float): τ of ``language_weights="temperature"`` (p ∝ n^τ), in [0, 1]. Defaults to
+            0.3 (XLM-R's); recorded always, used only with ``"temperature"``.
         alpha_schedule (str | float | Callable, optional): see :class:`~hybrid_plugin.sampling.HybridTrainingCallback`.
         max_steps (int, optional): optimisation steps; None: ``epochs`` decides. Defaults to 50 (minutes on a CPU).
         epochs (float): epochs when ``max_steps`` is None (an epoch = rows / batch size steps). Defaults to 1.
@@ -145,6 +148,7 @@ class TrainingSettings:
     sampling: Sampling = "hybrid"
     alpha: float | None = None
     language_weights: LanguageWeights = "uniform"
+    language_temperature: float = DEFAULT_TEMPERATURE
     xy_mode: XYMode = "pair_per_batch"
     mixing: Mixing = "batch"
     alpha_schedule: str | float | Callable[[int], float] | None = None

@@ -113,6 +113,7 @@ def freeze_input_embeddings(model: SentenceTransformer) -> int:
 
 def _sampler_options(settings: TrainingSettings) -> dict[str, Any]:
     return {"alpha": settings.effective_alpha, "language_weights": settings.language_weights,
+            "temperature": settings.language_temperature,
             "xy_mode": settings.xy_mode, "mixing": settings.mixing}
 
 

@@ -64,7 +64,7 @@ BAD_OPTIONS = [
     ("seed", 1.5, "--seed must be an integer in [0, 4294967295], got 1.5"),
     ("sampling", "mixed", "--sampling must be one of hybrid, xx, xy, got 'mixed'"),
     ("loss", "triplet", "--loss must be one of mnrl, cached-mnrl, got 'triplet'"),
-    ("language_weights", "by-size", "--language-weights must be one of uniform, size, got 'by-size'"),
+    ("language_weights", "by-size", "--language-weights must be one of uniform, size, temperature, got 'by-size'"),
     ("xy_mode", "per_pair", "--xy-mode must be one of pair_per_batch, pair_per_example, got 'per_pair'"),
     ("mixing", "slot", "--mixing must be one of batch, example, got 'slot'"),
     ("resume", "yes", "--resume is a switch (True or False), got 'yes'"),
