@@ -130,3 +130,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture()
+def isolated_cache(tmp_path, monkeypatch) -> Path:
+    """An empty plugin cache (embeddings land here), sharing the already built default model when there is one."""
+    from hybrid_plugin.files import CACHE_ENV, cache_dir
+
+    real_models = cache_dir() / "models"
+    root = tmp_path / "cache"
+    root.mkdir()
+    if real_models.is_dir():
+        (root / "models").symlink_to(real_models, target_is_directory=True)
+    monkeypatch.setenv(CACHE_ENV, str(root))
+    return root

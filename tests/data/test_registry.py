@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 
 import pytest
 
@@ -16,18 +13,9 @@ from hybrid_plugin.files import CACHE_ENV
 
 
 @pytest.fixture
-def server(tmp_path):
-    """Serve a folder on 127.0.0.1; yields (base_url, served_folder)."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    httpd.shutdown()
-    httpd.server_close()
+def server(loopback_mirror):
+    """Serve a folder on 127.0.0.1; yields (base_url, served_folder) (tests/data/conftest.py)."""
+    return loopback_mirror
 
 
 def test_download_verified(server, shared_data, tmp_path):

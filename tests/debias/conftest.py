@@ -3,23 +3,8 @@ XQuAD-R (to evaluate), transforms fitted with the tiny model, an empty plugin ca
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from debiaskit import TINY_FIT_LANGUAGES
-
-from hybrid_plugin.files import CACHE_ENV, cache_dir
-
-@pytest.fixture()
-def isolated_cache(tmp_path, monkeypatch) -> Path:
-    """An empty plugin cache (embeddings land here), sharing the already built default model when there is one."""
-    real_models = cache_dir() / "models"
-    root = tmp_path / "cache"
-    root.mkdir()
-    if real_models.is_dir():
-        (root / "models").symlink_to(real_models, target_is_directory=True)
-    monkeypatch.setenv(CACHE_ENV, str(root))
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hybrid_plugin.evaluation.encoding import EncodedQA
-from hybrid_plugin.files import CACHE_ENV, cache_dir
 
 
 def grid_embeddings(qa, seed: int, dim: int = 12) -> EncodedQA:
@@ -48,13 +46,3 @@ def mlqa_slice(mlqa):
     return mlqa.limit(60)  # items exist in some languages only
 
 
-@pytest.fixture()
-def isolated_cache(tmp_path, monkeypatch) -> Path:
-    """An empty plugin cache (embeddings land here), sharing the already built default model when there is one."""
-    real_models = cache_dir() / "models"
-    root = tmp_path / "cache"
-    root.mkdir()
-    if real_models.is_dir():
-        (root / "models").symlink_to(real_models, target_is_directory=True)
-    monkeypatch.setenv(CACHE_ENV, str(root))
-    return root
