@@ -144,3 +144,24 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
         (root / "models").symlink_to(real_models, target_is_directory=True)
     monkeypatch.setenv(CACHE_ENV, str(root))
     return root
+
+
+@pytest.fixture()
+def stock_faiss_search(tmp_path):
+    """``search(index, topics, encoded_queries)``: the stock ``python -m pyserini.search.faiss`` on a Faiss index
+    and pre-encoded queries (as ``evaluate`` writes them), 1,000 hits; returns the run's lines, split."""
+    import subprocess
+    import sys
+
+    from hybrid_plugin.pyserini.java import pyserini_env
+
+    def search(index: Path, topics: Path, encoded_queries: Path) -> list[list[str]]:
+        output = tmp_path / f"stock-{index.name}-{encoded_queries.name}.txt"
+        args = [sys.executable, "-m", "pyserini.search.faiss", "--index", str(index), "--topics", str(topics),
+                "--encoded-queries", str(encoded_queries), "--output", str(output), "--hits", "1000",
+                "--batch-size", "16", "--threads", "1"]
+        done = subprocess.run(args, env=pyserini_env(), capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return [line.split() for line in output.read_text().splitlines()]
+
+    return search

@@ -5,8 +5,6 @@ lowering the language bias of XQuAD-R's multilingual pool with the default model
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -135,23 +133,16 @@ def test_read_and_prepare(tiny_model, tiny_transforms, eval_slice, tmp_path):
 @pytest.mark.slow
 @pytest.mark.java
 def test_stock_pyserini_search_reproduces_the_debiased_run(tiny_model, tiny_transforms, eval_slice, tmp_path,
-                                                           isolated_cache):
+                                                           isolated_cache, stock_faiss_search):
     """``python -m pyserini.search.faiss --index OUT/indexes/multi --encoded-queries OUT/encoded-queries/en``
     gives the run ``evaluate --debias`` wrote (centring: a per-language transform no encoder could apply)."""
-    from hybrid_plugin.pyserini.java import pyserini_env
     from hybrid_plugin.pyserini.prepared import prepare
 
     out = tmp_path / "out"
     evaluate(eval_slice, str(tiny_model), out=out, show_progress=False, debias=tiny_transforms["center"])
     prepared = prepare(eval_slice, tmp_path / "prepared")
-    stock = tmp_path / "stock.txt"
-    args = [sys.executable, "-m", "pyserini.search.faiss", "--index", str(out / "indexes" / "multi"),
-            "--topics", str(prepared.topics("en")), "--encoded-queries", str(out / "encoded-queries" / "en"),
-            "--output", str(stock), "--hits", "1000", "--batch-size", "16", "--threads", "1"]
-    done = subprocess.run(args, env=pyserini_env(), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    theirs = stock_faiss_search(out / "indexes" / "multi", prepared.topics("en"), out / "encoded-queries" / "en")
     ours = [line.split() for line in (out / "runs" / "en-multi.txt").read_text().splitlines()]
-    theirs = [line.split() for line in stock.read_text().splitlines()]
     pool = sum(len(eval_slice.candidates[lang]) for lang in eval_slice.languages)
     assert len(ours) == len(theirs) == len(eval_slice.questions["en"]) * pool
     stock_scores = {(q, d): float(s) for q, _, d, _, s, _ in theirs}

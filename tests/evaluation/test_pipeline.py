@@ -5,7 +5,6 @@ an interrupt), the command line's one-line errors, and the stock ``pyserini.sear
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -238,24 +237,18 @@ def test_end_to_end_with_the_default_model(xquad, shared_data, tmp_path, isolate
 
 @pytest.mark.slow
 @pytest.mark.java
-def test_stock_pyserini_search_faiss_reproduces_the_run_file(tiny_model, xquad, tmp_path, isolated_cache):
+def test_stock_pyserini_search_faiss_reproduces_the_run_file(tiny_model, xquad, tmp_path, isolated_cache,
+                                                              stock_faiss_search):
     """``python -m pyserini.search.faiss`` on an index ``evaluate`` wrote, with its pre-encoded queries, gives
     the run ``evaluate`` wrote (scores within float32 rounding; the same order where scores differ)."""
-    from hybrid_plugin.pyserini.java import pyserini_env
     from hybrid_plugin.pyserini.prepared import prepare
 
     qa = xquad.select_languages(["en", "de"]).limit(30)
     out = tmp_path / "out"
     evaluate(qa, str(tiny_model), out=out, show_progress=False, runs="all")
     prepared = prepare(qa, tmp_path / "prepared")
-    stock = tmp_path / "stock.txt"
-    args = [sys.executable, "-m", "pyserini.search.faiss", "--index", str(out / "indexes" / "de"),
-            "--topics", str(prepared.topics("en")), "--encoded-queries", str(out / "encoded-queries" / "en"),
-            "--output", str(stock), "--hits", "1000", "--batch-size", "16", "--threads", "1"]
-    done = subprocess.run(args, env=pyserini_env(), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    theirs = stock_faiss_search(out / "indexes" / "de", prepared.topics("en"), out / "encoded-queries" / "en")
     ours = [line.split() for line in (out / "runs" / "en-de.txt").read_text().splitlines()]
-    theirs = [line.split() for line in stock.read_text().splitlines()]
     assert len(ours) == len(theirs) == 30 * len(qa.candidates["de"])
 
     def by_query(lines):

@@ -4,8 +4,6 @@ reproduced by the stock ``pyserini.search.faiss``."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -115,23 +113,16 @@ def test_prepare_writes_topics_only_for_query_only_languages(afriqa_slice, tmp_p
 
 @pytest.mark.slow
 @pytest.mark.java
-def test_stock_pyserini_search_faiss_reproduces_the_ha_en_run(tiny_model, afriqa_slice, tmp_path, isolated_cache):
+def test_stock_pyserini_search_faiss_reproduces_the_ha_en_run(tiny_model, afriqa_slice, tmp_path, isolated_cache,
+                                                               stock_faiss_search):
     """Hausa questions against the English passages: the stock search on ``evaluate``'s index and pre-encoded
     queries gives the plugin's run (same documents in the same order, scores within float32 rounding)."""
-    from hybrid_plugin.pyserini.java import pyserini_env
-
     qa = afriqa_slice
     out = tmp_path / "out"
     evaluate(qa, str(tiny_model), out=out, show_progress=False, runs="all")
     prepared = prepare(qa, tmp_path / "prepared")
-    stock = tmp_path / "stock.txt"
-    args = [sys.executable, "-m", "pyserini.search.faiss", "--index", str(out / "indexes" / "en"),
-            "--topics", str(prepared.topics("ha")), "--encoded-queries", str(out / "encoded-queries" / "ha"),
-            "--output", str(stock), "--hits", "1000", "--batch-size", "16", "--threads", "1"]
-    done = subprocess.run(args, env=pyserini_env(), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    theirs = stock_faiss_search(out / "indexes" / "en", prepared.topics("ha"), out / "encoded-queries" / "ha")
     ours = [line.split() for line in (out / "runs" / "ha-en.txt").read_text().splitlines()]
-    theirs = [line.split() for line in stock.read_text().splitlines()]
     assert len(ours) == len(theirs) == PER_LANGUAGE * len(qa.candidates["en"])
 
     def by_query(lines):
