@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> None:
     if args.bm25 and args.debias is not None:
         raise UsageError("--debias transforms a dense model's embeddings; BM25 (--bm25) has none")
     check_output(out, overwrite=args.overwrite)  # fail before loading anything
+    debias = None
+    if args.debias is not None:
+        from hybrid_plugin.debias.embeddings import read_debias  # the fitted files, checked before any data loads
+
+        debias = read_debias(args.debias)
     started = time.perf_counter()
     qa = load_collection(args)
     load_seconds = time.perf_counter() - started
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> None:
                            limit=args.limit, cache=not args.no_cache, overwrite=args.overwrite, device=args.device,
                            show_progress=not args.quiet, verify_runs=args.verify_runs, workers=args.workers,
                            load_seconds=load_seconds, backend=args.backend, precision=args.precision,
-                           debias=args.debias, allow_same_data=args.allow_same_data, perturb=perturbation)
+                           debias=debias, allow_same_data=args.allow_same_data, perturb=perturbation)
     print(summary_lines(results))
     print(f"results: {out / RESULTS_FILE}")
 

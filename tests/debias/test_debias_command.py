@@ -81,3 +81,15 @@ def test_evaluate_debias_errors_are_one_line(tiny_model, shared_data, tmp_path, 
     err = capsys.readouterr().err
     assert "no such folder" in err and err.count("\n") == 1
     assert not (tmp_path / "evaluation").exists()
+
+
+def test_evaluate_checks_the_debias_folder_before_loading_any_data(tmp_path, capsys):
+    """A missing --debias folder is named before the collection is read (here: a named set with no local copy
+    and no network would otherwise fail first, on its download)."""
+    from hybrid_plugin.cli import main
+
+    code = main(["evaluate", "--dataset", "xquad-r", "--data", str(tmp_path / "no-data"), "--debias",
+                 str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "missing: no such folder" in err[0]
+    assert not (tmp_path / "out").exists()
