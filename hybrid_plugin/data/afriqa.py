@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from hybrid_plugin.data.collection import Candidate, ParallelQA, check_name, read_json_lines
-from hybrid_plugin.data.languages import dataset_code, dataset_languages, find_language
+from hybrid_plugin.data.languages import check_chosen_languages, dataset_code, dataset_languages, find_language
 from hybrid_plugin.errors import DataError, UsageError
 from hybrid_plugin.files import sha256_file
 
@@ -146,14 +146,7 @@ def _chosen(languages: Iterable[str] | None) -> tuple[tuple[str, ...], tuple[str
     available = dataset_languages(AFRIQA_NAME)
     if languages is None:
         return (*question_languages(), *AFRIQA_PIVOTS), question_languages(), ()
-    wanted = tuple(languages)
-    if not wanted:
-        raise UsageError(f"no languages chosen; afriqa has {', '.join(available)}")
-    unknown = [lang for lang in wanted if lang not in available]
-    if unknown:
-        raise UsageError(f"afriqa has no language {unknown[0]!r}; it has {', '.join(available)}")
-    if len(set(wanted)) != len(wanted):
-        raise UsageError(f"languages are listed twice: {', '.join(wanted)}")
+    wanted = check_chosen_languages("afriqa", available, languages)
     asked = tuple(lang for lang in wanted if lang not in AFRIQA_PIVOTS)
     return wanted, asked or question_languages(), asked
 

@@ -42,6 +42,7 @@ from hybrid_plugin.data.collection import ParallelQA
 from hybrid_plugin.errors import UsageError
 
 __all__ = [
+    "check_chosen_languages",
     "DATASET_COLUMNS",
     "LANGUAGES",
     "RESOURCE_GROUPS",
@@ -226,6 +227,26 @@ def dataset_languages(dataset: str) -> tuple[str, ...]:
     """
     _check_dataset(dataset)
     return tuple(lang.code for lang in LANGUAGES.values() if lang.code_in(dataset) is not None)
+
+
+def check_chosen_languages(name: str, available: Iterable[str], languages: Iterable[str]) -> tuple[str, ...]:
+    """``languages`` as a tuple, checked against a set's ``available`` ones: not empty, each known, none twice
+    (one-line :class:`UsageError` otherwise).
+
+    Example::
+
+        >>> check_chosen_languages("ntrex-128", ("en", "de"), ["de"])
+        ('de',)
+    """
+    available, langs = tuple(available), tuple(languages)
+    if not langs:
+        raise UsageError(f"no languages chosen; {name} has {', '.join(available)}")
+    unknown = [lang for lang in langs if lang not in available]
+    if unknown:
+        raise UsageError(f"{name} has no language {unknown[0]!r}; it has {', '.join(available)}")
+    if len(set(langs)) != len(langs):
+        raise UsageError(f"languages are listed twice: {', '.join(langs)}")
+    return langs
 
 
 def _identity(code: str) -> str:

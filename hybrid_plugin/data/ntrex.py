@@ -40,8 +40,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from hybrid_plugin.data.collection import Candidate, ParallelQA, check_name, read_text_lines
-from hybrid_plugin.data.languages import dataset_code, dataset_languages
-from hybrid_plugin.errors import DataError, UsageError
+from hybrid_plugin.data.languages import check_chosen_languages, dataset_code, dataset_languages
+from hybrid_plugin.errors import DataError
 from hybrid_plugin.files import sha256_file
 
 __all__ = ["NTREX_NAME", "ntrex_file", "read_document_ids", "read_ntrex_folder"]
@@ -155,14 +155,7 @@ def read_ntrex_folder(folder: str | Path, languages: Iterable[str] | None = None
     if languages is None:
         langs = ("en", *(lang for lang in available if lang != "en"))
     else:
-        langs = tuple(languages)
-        if not langs:
-            raise UsageError(f"no languages chosen; {name} has {', '.join(available)}")
-        unknown = [lang for lang in langs if lang not in available]
-        if unknown:
-            raise UsageError(f"{name} has no language {unknown[0]!r}; it has {', '.join(available)}")
-        if len(set(langs)) != len(langs):
-            raise UsageError(f"languages are listed twice: {', '.join(langs)}")
+        langs = check_chosen_languages(name, available, languages)
     places = read_document_ids(_existing(folder, _DOCUMENT_IDS))
     qids = [str(n) for n in range(1, len(places) + 1)]
     questions, candidates, relevant = {}, {}, {}

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hybrid_plugin.data.collection import Candidate, ParallelQA, check_name, read_text_lines
-from hybrid_plugin.data.languages import dataset_code, dataset_languages
+from hybrid_plugin.data.languages import check_chosen_languages, dataset_code, dataset_languages
 from hybrid_plugin.errors import DataError, UsageError
 from hybrid_plugin.files import sha256_file
 
@@ -208,14 +208,7 @@ def read_tatoeba_folder(folder: str | Path, languages: Iterable[str] | None = No
     if languages is None:
         langs = sorted(available, key=lambda lang: dataset_code(lang, TATOEBA_NAME))
     else:
-        langs = list(languages)
-        if not langs:
-            raise UsageError(f"no languages chosen; tatoeba has {', '.join(available)}")
-        unknown = [lang for lang in langs if lang not in available]
-        if unknown:
-            raise UsageError(f"tatoeba has no language {unknown[0]!r}; it has {', '.join(available)}")
-        if len(set(langs)) != len(langs):
-            raise UsageError(f"languages are listed twice: {', '.join(langs)}")
+        langs = list(check_chosen_languages("tatoeba", available, languages))
     sources: dict[str, str] = {}
     bitexts = {lang: _read_bitext(folder, lang, sources) for lang in langs}
     return TatoebaSet(bitexts, sources)
