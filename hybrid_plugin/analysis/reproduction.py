@@ -202,11 +202,12 @@ def study_command(settings: ReproduceSettings, *, seeds: int | None = None) -> s
     if seeds != 1:
         args += ["--seeds", str(seeds)]
     others = []
-    for key, value in plan.items():
+    recipe = {key: getattr(settings, key) for key in RECIPE_DEFAULTS}  # a plan leaves out the old recipe's values
+    for key, value in {**recipe, **plan}.items():
         if key in _SHOWN or _normal(value) == _normal(default.get(key)):
             continue
-        if key == "hard_negatives" and value is True:
-            args.append("--hard-negatives")
+        if key == "hard_negatives":
+            args.append("--hard-negatives" if value else "--no-hard-negatives")
         elif key in _FLAGS:
             args += [_FLAGS[key], f"{value:g}" if isinstance(value, float) else str(value)]
         else:

@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> None:
         max_steps=args.max_steps, batch_size=args.batch_size, eval_limit=args.eval_limit,
         train_limit=args.train_limit, export=not args.no_export, publish=args.publish, backend=args.backend,
         scale=args.scale, hard_negatives=args.hard_negatives, loss=args.loss, mini_batch_size=args.mini_batch_size,
-        precision=args.precision,
+        precision=args.precision, debias=args.debias_fit_on, debias_method=args.debias_method,
+        debias_per_language=args.debias_per_language,
     )
     if preset == "quick":
         print(f"hybrid-plugin reproduce --quick: a small study ({settings.plan()['max_steps']} training steps per "
@@ -95,12 +96,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--eval-limit", type=positive_int, metavar="N", help="evaluate on the first N items only")
     parser.add_argument("--train-limit", type=positive_int, metavar="N", help="train on the first N items only")
     parser.add_argument("--scale", type=positive_float, metavar="S",
-                        help="the loss's similarity scale, 1/temperature (preset's default; E5 was trained at 100)")
-    parser.add_argument("--hard-negatives", action="store_true", default=None,
-                        help="add a same-paragraph hard negative to every pair")
+                        help="the loss's similarity scale, 1/temperature (preset's default: 100, E5's own)")
+    parser.add_argument("--hard-negatives", action=argparse.BooleanOptionalAction, default=None,
+                        help="add a same-paragraph hard negative to every pair (preset's default: on; "
+                             "--no-hard-negatives --scale 20 is the recipe of the studies recorded before it)")
     parser.add_argument("--loss", choices=("mnrl", "cached-mnrl"),
                         help="cached-mnrl: the cached (GradCache) loss, large batches in flat memory")
     parser.add_argument("--mini-batch-size", type=positive_int, metavar="M", help="mini-batch of cached-mnrl")
+    parser.add_argument("--debias-fit-on", metavar="DATASET", help="also evaluate every model with a language-bias "
+                        "removal fitted for it on DATASET (e.g. ntrex-128; not a collection of the study): the "
+                        "'+lsar' rows; adding it to a finished study extends it (docs/debias.md)")
+    parser.add_argument("--debias-method", choices=("center", "lir", "lsar"), default="lsar",
+                        help="with --debias-fit-on: the method (default: lsar)")
+    parser.add_argument("--debias-per-language", type=positive_int, default=200, metavar="N",
+                        help="with --debias-fit-on: sentences drawn per language for the fit (default: 200)")
     add_backend_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="do not export encoders (no record.yaml)")
     parser.add_argument("--publish", type=Path, metavar="DIR", help="copy the small outputs (results, tables, "

@@ -28,7 +28,7 @@ from hybrid_plugin.evaluation.results import EvaluationResults
 from hybrid_plugin.files import atomic_write
 from hybrid_plugin.pyserini.export import read_export
 from hybrid_plugin.pyserini.java import pyserini_env
-from hybrid_plugin.study.settings import Condition, ReproduceSettings
+from hybrid_plugin.study.settings import DEBIAS_SEPARATOR, Condition, ReproduceSettings
 
 if TYPE_CHECKING:  # the summary brings in the significance tests (scipy); the record needs only the alias
     from hybrid_plugin.study.summary import StudyResults
@@ -65,10 +65,13 @@ def write_record(settings: ReproduceSettings, all_results: StudyResults, path: P
 
     Commands run from a folder where ``hybrid-plugin prepare`` wrote the topics, qrels and corpora (``setup``);
     each condition's encoder is named relative to the record's folder and stands as ``{encoder}`` in its
-    commands. Only the first seed of each configuration is listed.
+    commands. Only the first seed of each configuration is listed, and no debiased twin (its transform is applied
+    to the embeddings, which ``evaluate --debias`` writes as a Faiss index and ``--encoded-queries``).
     """
     conditions = []
     for (eval_set, config), runs in sorted(all_results.items()):
+        if DEBIAS_SEPARATOR in config:  # applied to the embeddings: no encoder reproduces it alone
+            continue
         results = runs[0]
         cond = _condition_of(eval_set, config, results)
         encoder = cond.encoder_dir(settings.out)

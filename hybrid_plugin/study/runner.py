@@ -36,6 +36,7 @@ from hybrid_plugin.evaluation.results import MULTI, RESULTS_FILE, EvaluationResu
 from hybrid_plugin.files import atomic_write, check_output, claim_output, is_owned
 from hybrid_plugin.models.loading import DEFAULT_MODEL_NAME, resolve_model
 from hybrid_plugin.pyserini.export import export_model
+from hybrid_plugin.study.debiasing import condition_debias
 from hybrid_plugin.study.record import RECORD_PAIRS, write_record
 from hybrid_plugin.study.settings import Condition, ReproduceSettings, conditions
 from hybrid_plugin.study.summary import StudyResults, summarise, summary_markdown
@@ -51,7 +52,7 @@ PUBLISHED = (PLAN_FILE, "summary.json", "summary.md", "leaderboard.md", "leaderb
              "alpha-sweep.png",
              "record.yaml", "eval/*/*/results.json", "eval/*/*/results.md", "eval/*/*/pairs.png",
              "eval/*/*/*/results.json", "eval/*/*/*/results.md", "eval/*/*/*/pairs.png",
-             "models/*/*/*/training.json")
+             "models/*/*/*/training.json", "debias/*/*/debias.json")
 """The small outputs copied to ``--publish`` (no models, indexes or runs)."""
 KEPT_RUNS = (*RECORD_PAIRS, f"en-{MULTI}")
 """Run files kept per evaluation, of those ``evaluate`` writes by default (mono settings and multilingual pools):
@@ -60,13 +61,14 @@ checked by re-running their stock commands (``check_record``); their numbers are
 
 # ------------------------------------------------------------------------------------------- the plan
 
-_EXTENSIBLE = {"seeds", "alphas"}
+_EXTENSIBLE = {"seeds", "alphas", "debias"}
 
 
 def _extends(old: dict[str, Any], plan: dict[str, Any]) -> bool:
-    """Whether ``plan`` is ``old`` with more seeds and / or more α (every finished condition stays valid)."""
+    """Whether ``plan`` is ``old`` with more seeds, more α and / or debiased twins added (every finished
+    condition stays valid)."""
     diff = {k for k in set(old) | set(plan) if old.get(k) != plan.get(k)}
-    if not diff or not diff <= _EXTENSIBLE:
+    if not diff or not diff <= _EXTENSIBLE or old.get("debias") not in (None, plan.get("debias")):
         return False
     try:
         return int(plan["seeds"]) >= int(old["seeds"]) and set(map(float, old["alphas"])) <= set(plan["alphas"])
@@ -104,8 +106,8 @@ def _check_plan(settings: ReproduceSettings) -> None:
             diff = sorted(k for k in set(old) | set(plan) if old.get(k) != plan.get(k))
             raise UsageError(f"{settings.out} holds a study with other settings ({', '.join(diff)}); resume it with "
                              "the same options (or more --seeds / --alphas) or choose another --out")
-        logger.info("extending the study in %s to %d seed(s) and alphas %s", settings.out, plan["seeds"],
-                    ",".join(f"{a:g}" for a in plan["alphas"]))
+        logger.info("extending the study in %s to %d seed(s) and alphas %s%s", settings.out, plan["seeds"],
+                    ",".join(f"{a:g}" for a in plan["alphas"]), " with debiased twins" if settings.debias else "")
     claim_output(settings.out, "reproduce")
     with atomic_write(path) as handle:
         json.dump(plan, handle, indent=1)
@@ -127,6 +129,11 @@ class _Collections:
             self.get(cond.eval_set, self.settings.eval_limit)
             if cond.train_set is not None:
                 self.get(cond.train_set, self.settings.train_limit)
+        if self.settings.debias is not None:  # the fit collection, with the evaluated languages
+            for name in self.settings.eval_sets:
+                languages = self.get(name, self.settings.eval_limit).languages
+                load_parallel_qa(self.settings.debias, data=self.settings.data(self.settings.debias),
+                                 languages=list(languages))
 
     def get(self, name: str, limit: int | None) -> ParallelQA:
         if (name, limit) not in self.loaded:
@@ -181,8 +188,9 @@ def _prune_runs(runs: Path) -> None:
 def _evaluate(settings: ReproduceSettings, cond: Condition, model: str, collections: _Collections,
               training: dict[str, Any]) -> EvaluationResults:
     """Evaluate one condition with its training recorded (the default runs: mono settings and multilingual
-    pools), and keep only the runs of :data:`KEPT_RUNS`. ``evaluate`` swaps its folder in complete, so a
-    condition whose ``results.json`` exists is done and read back."""
+    pools), and keep only the runs of :data:`KEPT_RUNS`. A debiased twin is evaluated with its model's transform
+    (fitted first, :func:`~hybrid_plugin.study.debiasing.condition_debias`). ``evaluate`` swaps its folder in
+    complete, so a condition whose ``results.json`` exists is done and read back."""
     out = cond.eval_dir(settings.out)
     if (out / RESULTS_FILE).is_file():
         results = EvaluationResults.load(out)
@@ -190,10 +198,14 @@ def _evaluate(settings: ReproduceSettings, cond: Condition, model: str, collecti
             results = results.with_training(training)
             write_results(results, out)
     else:
-        name = "base" if cond.train_set is None else f"{cond.config} (trained on {cond.train_set}, seed {cond.seed})"
-        results = evaluate(collections.get(cond.eval_set, settings.eval_limit), model, out=out, model_name=name,
-                           limit=settings.eval_limit, overwrite=True, training=training, backend=settings.backend,
-                           precision=settings.precision)
+        qa = collections.get(cond.eval_set, settings.eval_limit)
+        debias = None if cond.debias is None else condition_debias(settings, cond, model, qa.languages)
+        name = "base" if cond.train_set is None else \
+            f"{cond.model_config} (trained on {cond.train_set}, seed {cond.seed})"
+        if debias is not None:
+            name += f" + {cond.debias} ({settings.debias})"
+        results = evaluate(qa, model, out=out, model_name=name, limit=settings.eval_limit, overwrite=True,
+                           training=training, backend=settings.backend, precision=settings.precision, debias=debias)
     _prune_runs(out / "runs")
     return results
 
@@ -255,6 +267,11 @@ def _write_reports(settings: ReproduceSettings, all_results: StudyResults, summa
                                out / "leaderboard.html", title="hybrid-plugin study: X-X vs X-Y vs hybrid")
 
 
+def _twins(settings: ReproduceSettings, cond: Condition) -> list[Condition]:
+    """The condition, then its debiased twin when the study has one."""
+    return [cond] if settings.debias is None else [cond, cond.debiased(settings.debias_method)]
+
+
 def _label(number: int, total: int, cond: Condition) -> str:
     trained = f" trained on {cond.train_set} (seed {cond.seed})" if cond.train_set else ""
     return f"[{number}/{total}] {cond.config}{trained} → {cond.eval_set}"
@@ -295,14 +312,17 @@ def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], N
     collections.load_all(todo)
     _check_plan(settings)
     all_results: dict[tuple[str, str], list[EvaluationResults]] = {}
+    todo = [twin for cond in todo for twin in _twins(settings, cond)]
     left = sum(not (c.eval_dir(settings.out) / RESULTS_FILE).is_file() for c in todo)
     worked = 0
     for number, cond in enumerate(todo, start=1):
         label = _label(number, len(todo), cond)
         done = (cond.eval_dir(settings.out) / RESULTS_FILE).is_file()
-        say(f"{label}: {'done already' if done else 'training, exporting and evaluating'}")
+        doing = "debiasing and evaluating" if cond.debias else "training, exporting and evaluating"
+        say(f"{label}: {'done already' if done else doing}")
         model = base_path if cond.train_set is None else str(_train(settings, cond, collections))
-        _export(settings, cond, model)
+        if cond.debias is None:
+            _export(settings, cond, model)
         results = _evaluate(settings, cond, model, collections, _training_info(settings, cond, base_name))
         all_results.setdefault((cond.eval_set, cond.config), []).append(results)
         maps = results.map

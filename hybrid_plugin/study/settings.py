@@ -8,8 +8,11 @@ one collection and evaluates it on the other, next to the untuned base model. It
     OUT/models/<train>/<config>/seed<k>/            trained sentence-transformers models (+ training.json)
     OUT/encoders/<train>/<config>-seed<k>/          the same, exported for Pyserini (+ pyserini.json)
     OUT/eval/<eval>/<config>/seed<k>/               results.json, results.md, pairs.png, runs/, indexes/
+    OUT/debias/<eval>/<config>-seed<k>/             with ``debias``: the transform fitted for that model
+    OUT/eval/<eval>/<config>+<method>/seed<k>/      ... and the evaluation with it applied
 
-``<config>`` is ``base``, ``xx``, ``xy`` or ``hybrid-a<α>`` (:func:`config_name`).
+``<config>`` is ``base``, ``xx``, ``xy`` or ``hybrid-a<α>`` (:func:`config_name`); a debiased twin adds
+``+<method>`` (``xx+lsar``).
 
 Example::
 
@@ -23,20 +26,23 @@ Example::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from hybrid_plugin.data.collection import check_name
+from hybrid_plugin.debias.transform import METHODS, Method
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.models.backends import DEFAULT_EVAL_BACKEND, DEFAULT_EVAL_PRECISION, check_backend
 from hybrid_plugin.training.settings import LossName
 
 __all__ = [
+    "DEBIAS_SEPARATOR",
     "DIRECTIONS",
     "PRESETS",
     "Condition",
     "PresetName",
+    "RECIPE",
     "RECIPE_DEFAULTS",
     "ReproduceSettings",
     "conditions",
@@ -48,23 +54,31 @@ DIRECTIONS: tuple[tuple[str, str], ...] = (("mlqa-r", "xquad-r"), ("xquad-r", "m
 
 PresetName = Literal["quick", "full", "paper"]
 
+RECIPE: dict[str, Any] = {"scale": 100.0, "hard_negatives": True}
+"""The loss recipe every preset uses, chosen on MLQA-R's dev split (``benchmarks/training/ablation/``): the base
+model's own temperature (E5: 0.01, scale 100) and a same-paragraph hard negative for every pair."""
+
 # Settings of the named presets. "quick" is the README's main job on 2 CPU cores (about ten minutes);
 # "full" is the recorded study on this kind of machine; "paper" is the paper's scale, for a GPU.
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(directions=DIRECTIONS[:1], max_steps=30, batch_size=32, max_seq_length=64, eval_limit=100,
-                  train_limit=None, freeze_embeddings=True, lr=3e-5),
+                  train_limit=None, freeze_embeddings=True, lr=3e-5, **RECIPE),
     "full": dict(directions=DIRECTIONS, max_steps=200, batch_size=32, max_seq_length=64, eval_limit=None,
-                 train_limit=None, freeze_embeddings=True, lr=3e-5),
+                 train_limit=None, freeze_embeddings=True, lr=3e-5, **RECIPE),
     "paper": dict(directions=DIRECTIONS, max_steps=None, epochs=1.0, batch_size=100, max_seq_length=128,
-                  eval_limit=None, train_limit=None, freeze_embeddings=False, lr=3e-5),
+                  eval_limit=None, train_limit=None, freeze_embeddings=False, lr=3e-5, **RECIPE),
 }
+
+DEBIAS_SEPARATOR = "+"
+"""Between a configuration and the debias method of its twin (``hybrid-a0.5+lsar``)."""
 
 _PLAN_KEYS = ("preset", "model", "alphas", "seeds", "directions", "max_steps", "epochs", "batch_size",
               "max_seq_length", "lr", "freeze_embeddings", "train_limit", "eval_limit")
 
 RECIPE_DEFAULTS: dict[str, Any] = {"scale": 20.0, "hard_negatives": False, "loss": "mnrl", "mini_batch_size": 16}
-"""The loss recipe the first studies ran with (sentence-transformers' defaults). A plan records a recipe field only
-when it differs from these, so the plans of the studies already run stay valid when resumed."""
+"""The loss recipe the first studies ran with (sentence-transformers' defaults), and what a plan without a recipe
+field means. A plan records a recipe field only when it differs from these, so the plans of the studies run before
+:data:`RECIPE` stay readable (they resume with ``--scale 20 --no-hard-negatives``)."""
 
 
 def _positive_int(value: Any, option: str, *, optional: bool = True) -> int | None:
@@ -161,6 +175,9 @@ class ReproduceSettings:
     hard_negatives: bool | None = None
     loss: LossName | None = None
     mini_batch_size: int | None = None
+    debias: str | None = None
+    debias_method: Method = "lsar"
+    debias_per_language: int = 200
     export: bool = True
     publish: Path | None = None
     backend: str = DEFAULT_EVAL_BACKEND
@@ -193,6 +210,15 @@ class ReproduceSettings:
             eval_limit=_positive_int(values["eval_limit"], "--eval-limit"), _filled=True,
             scale=_positive_float(values["scale"], "--scale"), hard_negatives=bool(values["hard_negatives"]),
             mini_batch_size=_positive_int(values["mini_batch_size"], "--mini-batch-size", optional=False))
+        if values["debias"] is not None:
+            check_name(values["debias"], "dataset")
+            if any(values["debias"] in direction for direction in values["directions"]):
+                raise UsageError(f"--debias-fit-on {values['debias']} is one of the study's collections; fit on "
+                                 "text that is not evaluated (e.g. ntrex-128)")
+        if values["debias_method"] not in METHODS:
+            raise UsageError(f"--debias-method must be one of {', '.join(METHODS)}, got {values['debias_method']!r}")
+        values["debias_per_language"] = _positive_int(values["debias_per_language"], "--debias-per-language",
+                                                       optional=False)
         if values["loss"] not in get_args(LossName):
             raise UsageError(f"--loss must be one of {', '.join(get_args(LossName))}, got {values['loss']!r}")
         for key, value in values.items():
@@ -206,6 +232,9 @@ class ReproduceSettings:
         plan.update({k: getattr(self, k) for k, v in RECIPE_DEFAULTS.items() if getattr(self, k) != v})
         if (self.backend, self.precision) != ("torch", "fp32"):  # absent from the plans of PyTorch-only studies
             plan.update(backend=self.backend, precision=self.precision)
+        if self.debias is not None:  # absent from the plans of studies without it (adding it extends a study)
+            plan["debias"] = {"fit_on": self.debias, "method": self.debias_method,
+                              "per_language": self.debias_per_language}
         return plan
 
     def scale_note(self) -> str:
@@ -223,6 +252,9 @@ class ReproduceSettings:
             parts.append(f"cached loss (mini-batch {self.mini_batch_size})")
         if (self.backend, self.precision) != ("torch", "fp32"):
             parts.append(f"encoded with {self.backend} {self.precision}")
+        if self.debias is not None:
+            parts.append(f"every model also with {self.debias_method} fitted on {self.debias_per_language} "
+                         f"{self.debias} sentences per language")
         if self.eval_limit:
             parts.append(f"evaluation on the first {self.eval_limit} items only")
         if self.train_limit:
@@ -252,33 +284,50 @@ def config_name(alpha: float | None) -> str:
 
 @dataclass(frozen=True)
 class Condition:
-    """One model evaluated on one collection: the untuned base (``train_set`` None) or a trained model."""
+    """One model evaluated on one collection: the untuned base (``train_set`` None) or a trained model; with
+    ``debias`` (a method), the same model evaluated with that language-bias removal applied (its twin)."""
 
     train_set: str | None
     eval_set: str
     alpha: float | None
     seed: int
+    debias: str | None = None
+
+    @property
+    def model_config(self) -> str:
+        """The trained model's configuration (``xx``), the same for a condition and its debiased twin."""
+        return config_name(self.alpha)
 
     @property
     def config(self) -> str:
-        return config_name(self.alpha)
+        """The row of the study's tables: :attr:`model_config`, plus ``+<method>`` for a debiased twin."""
+        return self.model_config + (f"{DEBIAS_SEPARATOR}{self.debias}" if self.debias else "")
 
     @property
     def sampling(self) -> str:
         """``base``, ``xx``, ``xy`` or ``hybrid``: the training's ``--sampling``."""
-        return "hybrid" if self.config.startswith("hybrid") else self.config
+        return "hybrid" if self.model_config.startswith("hybrid") else self.model_config
+
+    def debiased(self, method: str) -> Condition:
+        """The twin of this condition evaluated with ``method`` applied."""
+        return replace(self, debias=method)
 
     def model_dir(self, out: Path) -> Path:
-        return out / "models" / str(self.train_set) / self.config / f"seed{self.seed}"
+        return out / "models" / str(self.train_set) / self.model_config / f"seed{self.seed}"
 
     def encoder_dir(self, out: Path) -> Path:
         if self.train_set is None:
             return out / "encoders" / "base"
-        return out / "encoders" / str(self.train_set) / f"{self.config}-seed{self.seed}"
+        return out / "encoders" / str(self.train_set) / f"{self.model_config}-seed{self.seed}"
+
+    def debias_dir(self, out: Path) -> Path:
+        """Where the transform fitted for this condition's model is kept."""
+        name = "base" if self.train_set is None else f"{self.model_config}-seed{self.seed}"
+        return out / "debias" / self.eval_set / name
 
     def eval_dir(self, out: Path) -> Path:
         if self.train_set is None:
-            return out / "eval" / self.eval_set / "base"
+            return out / "eval" / self.eval_set / self.config
         return out / "eval" / self.eval_set / self.config / f"seed{self.seed}"
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from hybrid_plugin.analysis.significance import compare_results
 from hybrid_plugin.evaluation.results import MULTI, SETTINGS, EvaluationResults
-from hybrid_plugin.study.settings import ReproduceSettings
+from hybrid_plugin.study.settings import DEBIAS_SEPARATOR, ReproduceSettings
 
 __all__ = ["CONFIG_LABELS", "StudyResults", "language_splits", "summarise", "summary_markdown"]
 
@@ -70,22 +70,41 @@ def _table_row(runs: Sequence[EvaluationResults], seen: set[str]) -> dict[str, A
     return row
 
 
+def _split_config(config: str) -> tuple[str, str]:
+    """``"hybrid-a0.5+lsar"`` -> ``("hybrid-a0.5", "+lsar")``; ``"xx"`` -> ``("xx", "")``."""
+    model, sep, method = config.partition(DEBIAS_SEPARATOR)
+    return model, sep + method
+
+
+def _comparisons(configs: Iterable[str]) -> list[tuple[str, str]]:
+    """(a, b) pairs to test: every hybrid against each baseline with the same debiasing, and every debiased
+    configuration against the same model without it."""
+    configs = list(configs)
+    pairs = []
+    for config in configs:
+        model, suffix = _split_config(config)
+        if model.startswith("hybrid"):
+            pairs += [(config, baseline + suffix) for baseline in BASELINES if baseline + suffix in configs]
+    for config in configs:
+        model, suffix = _split_config(config)
+        if suffix and model in configs:
+            pairs.append((config, model))
+    return pairs
+
+
 def _significance(all_results: StudyResults, eval_sets: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Paired randomisation tests over per-query AP: every hybrid against X-X, X-Y and the base."""
+    """Paired randomisation tests over per-query AP (:func:`_comparisons`)."""
     significance: dict[str, dict[str, Any]] = {}
     for eval_set in eval_sets:
-        hybrids = [c for e, c in all_results if e == eval_set and c.startswith("hybrid")]
-        for hybrid in hybrids:
-            for baseline in BASELINES:
-                if (eval_set, baseline) not in all_results:
-                    continue
-                a, b = all_results[(eval_set, hybrid)], all_results[(eval_set, baseline)]
-                if not all(r.per_query for r in [*a, *b]):
-                    continue
-                for group in SETTINGS:
-                    test = compare_results(list(a), list(b), group)
-                    significance.setdefault(eval_set, {}).setdefault(f"{hybrid} vs {baseline}", {})[group] = {
-                        "mean_diff": test.mean_diff, "p_value": test.p_value, "n": test.n}
+        configs = [c for e, c in all_results if e == eval_set]
+        for first, second in _comparisons(configs):
+            a, b = all_results[(eval_set, first)], all_results[(eval_set, second)]
+            if not all(r.per_query for r in [*a, *b]):
+                continue
+            for group in SETTINGS:
+                test = compare_results(list(a), list(b), group)
+                significance.setdefault(eval_set, {}).setdefault(f"{first} vs {second}", {})[group] = {
+                    "mean_diff": test.mean_diff, "p_value": test.p_value, "n": test.n}
     return significance
 
 
@@ -119,12 +138,20 @@ def _fmt(stat: Mapping[str, Any] | None, digits: int = 4) -> str:
 
 
 def _label(config: str) -> str:
-    return CONFIG_LABELS.get(config) or f"hybrid (α = {config.removeprefix('hybrid-a')})"
+    model, suffix = _split_config(config)
+    label = CONFIG_LABELS.get(model) or f"hybrid (α = {model.removeprefix('hybrid-a')})"
+    return label + (f" + {suffix[1:].upper()}" if suffix else "")
 
 
 def _order(configs: Iterable[str]) -> list[str]:
+    """Plain rows first (base, X-X, X-Y, hybrids), then the debiased rows in the same order."""
     rank = {"base": 0, "xx": 1, "xy": 2}
-    return sorted(configs, key=lambda c: (rank.get(c, 3), c))
+
+    def key(config: str) -> tuple[str, int, str]:
+        model, suffix = _split_config(config)
+        return suffix, rank.get(model, 3), model
+
+    return sorted(configs, key=key)
 
 
 def _main_table(table: Mapping[str, Any]) -> list[str]:

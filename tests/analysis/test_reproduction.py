@@ -42,13 +42,14 @@ def _settings_of(command: str, out: Path) -> ReproduceSettings:
        alphas=st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), min_size=1, max_size=5, unique=True),
        seeds=st.integers(1, 4), max_steps=st.one_of(st.none(), st.integers(1, 500)),
        batch_size=st.one_of(st.none(), st.integers(2, 128)), eval_limit=st.one_of(st.none(), st.integers(1, 50)),
-       scale=st.one_of(st.none(), st.sampled_from([20.0, 50.0, 100.0])), hard_negatives=st.booleans(),
+       scale=st.one_of(st.none(), st.sampled_from([20.0, 50.0, 100.0])),
+       hard_negatives=st.one_of(st.none(), st.booleans()),
        model=st.one_of(st.none(), st.just("some/model dir")))
 def test_the_study_command_gives_back_the_plan(preset, alphas, seeds, max_steps, batch_size, eval_limit, scale,
                                                hard_negatives, model):
     study = ReproduceSettings(out=Path("s"), preset=preset, alphas=tuple(alphas), seeds=seeds, max_steps=max_steps,
                               batch_size=batch_size, eval_limit=eval_limit, scale=scale,
-                              hard_negatives=hard_negatives or None, model=model)
+                              hard_negatives=hard_negatives, model=model)
     command = study_command(study)
     assert "# also" not in command
     assert _settings_of(command, Path("s")).plan() == study.plan()

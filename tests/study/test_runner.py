@@ -41,6 +41,17 @@ def test_more_seeds_or_alphas_extend_a_study_seed_by_seed(tmp_path):
     assert len(order) == 3 * len(grown.directions) * 4 and len(set(order)) == len(order)
 
 
+def test_debiased_twins_extend_a_study_but_another_fit_does_not(tmp_path):
+    """Adding --debias-fit-on to a finished study adds rows (the models stay); changing its fit is refused."""
+    _check_plan(ReproduceSettings(out=tmp_path, max_steps=5))
+    _check_plan(ReproduceSettings(out=tmp_path, max_steps=5, debias="ntrex-128"))
+    assert json.loads((tmp_path / "plan.json").read_text())["debias"] == {
+        "fit_on": "ntrex-128", "method": "lsar", "per_language": 200}
+    for other in (dict(debias="ntrex-128", debias_method="center"), dict(debias="tatoeba"), dict()):
+        with pytest.raises(UsageError, match="other settings \\(debias\\)"):
+            _check_plan(ReproduceSettings(out=tmp_path, max_steps=5, **other))
+
+
 def test_a_new_study_claims_its_folder(tmp_path):
     out = tmp_path / "study"
     _check_study_folder(out)
@@ -110,3 +121,37 @@ def test_tiny_study_resumes_and_its_record_reproduces(tmp_path, shared_data, def
     assert [o.status for o in outcomes] == ["OK"]
     with pytest.raises(UsageError, match="--study"):
         check_record(published, tmp_path / "check", study=tmp_path / "missing")
+
+
+@pytest.mark.slow
+@pytest.mark.java
+def test_a_study_extended_with_debiasing_keeps_its_models_and_adds_twins(tmp_path, shared_data, default_model_path):
+    """A finished study run again with --debias-fit-on ntrex-128: nothing is trained or evaluated again, each
+    model gets its own LSAR (fitted on NTREX-128, never on the evaluated set) and a '+lsar' row, the tests compare
+    like with like and each twin with its plain model, and the 2CR record keeps only encoder-reproducible rows."""
+    out = tmp_path / "study"
+    settings = dict(out=out, preset="quick", data_root=shared_data, alphas=(0.5,), max_steps=2, batch_size=8,
+                    eval_limit=5)
+    run_reproduction(ReproduceSettings(**settings))
+    stamp = (out / "eval/xquad-r/hybrid-a0.5/seed0/results.json").stat().st_mtime
+    summary = run_reproduction(ReproduceSettings(**settings, debias="ntrex-128", debias_per_language=20))
+    assert (out / "eval/xquad-r/hybrid-a0.5/seed0/results.json").stat().st_mtime == stamp
+    table = summary["tables"]["xquad-r"]
+    assert set(table) == {"base", "hybrid-a0.5", "base+lsar", "hybrid-a0.5+lsar"}
+    assert set(summary["significance"]["xquad-r"]) == {
+        "hybrid-a0.5 vs base", "hybrid-a0.5+lsar vs base+lsar", "base+lsar vs base", "hybrid-a0.5+lsar vs hybrid-a0.5"}
+    twin = json.loads((out / "eval/xquad-r/hybrid-a0.5+lsar/seed0/results.json").read_text())
+    applied = twin["settings"]["debias"]
+    assert applied["method"] == "lsar" and applied["fitted_on_evaluated_data"] is False
+    fitted = json.loads((out / "debias/xquad-r/hybrid-a0.5-seed0/debias.json").read_text())
+    assert fitted["fitted_on"]["dataset"] == "ntrex-128" and fitted["fitted_on"]["per_language"] == 20
+    assert sorted(fitted["languages"]) == sorted(table["base"]["unseen_languages"] + [
+        "ar", "de", "en", "es", "hi", "vi", "zh"])
+    base_fit = json.loads((out / "debias/xquad-r/base/debias.json").read_text())
+    assert fitted["model"]["digest"] != base_fit["model"]["digest"]  # each model its own transform
+    assert applied["digest"] == fitted["digest"]
+    plain = json.loads((out / "eval/xquad-r/hybrid-a0.5/seed0/results.json").read_text())
+    assert twin["bias"] != plain["bias"] and twin["map"] != plain["map"]
+    assert "hybrid (α = 0.5) + LSAR" in (out / "summary.md").read_text(encoding="utf-8")
+    record = (out / "record.yaml").read_text(encoding="utf-8")
+    assert "hybrid-a0.5-seed0.en-de" in record and "+lsar" not in record

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from hybrid_plugin.errors import UsageError
-from hybrid_plugin.study.settings import PRESETS, RECIPE_DEFAULTS, ReproduceSettings, conditions, config_name
+from hybrid_plugin.study.settings import PRESETS, RECIPE, RECIPE_DEFAULTS, ReproduceSettings, conditions, config_name
 
 
 def test_config_names():
@@ -79,13 +79,17 @@ def test_conditions_base_first_then_seed_by_seed(tmp_path):
 
 def test_the_loss_recipe_enters_the_plan_only_where_it_differs_from_the_first_studies(tmp_path):
     """Plans written before the recipe options existed (no scale, loss, ...) stay equal to the plan of the same
-    settings now, so those studies resume; a changed recipe is part of the plan and of the scale note."""
-    old = ReproduceSettings(out=tmp_path, preset="full")
+    settings with the old recipe spelled out, so those studies resume; the presets' recipe (scale 100, hard
+    negatives) is part of the plan and of the scale note."""
+    old = ReproduceSettings(out=tmp_path, preset="full", scale=20, hard_negatives=False)
     assert {k: getattr(old, k) for k in RECIPE_DEFAULTS} == RECIPE_DEFAULTS
     assert not set(RECIPE_DEFAULTS) & set(old.plan())
+    for preset in PRESETS:
+        chosen = ReproduceSettings(out=tmp_path, preset=preset)
+        assert (chosen.scale, chosen.hard_negatives) == (RECIPE["scale"], RECIPE["hard_negatives"]) == (100.0, True)
+        assert chosen.plan()["scale"] == 100.0 and chosen.plan()["hard_negatives"] is True
     new = ReproduceSettings(out=tmp_path, preset="full", scale=100, hard_negatives=True, loss="cached-mnrl",
                             mini_batch_size=32, batch_size=128)
-    assert new.plan()["scale"] == 100.0 and new.plan()["hard_negatives"] is True
     assert new.plan()["loss"] == "cached-mnrl" and new.plan()["mini_batch_size"] == 32
     note = new.scale_note()
     assert "loss scale 100" in note and "hard negatives" in note and "cached loss (mini-batch 32)" in note
