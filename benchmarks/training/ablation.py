@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="records folder (default: benchmarks/training/ablation)")
     parser.add_argument("--work", default="outputs/ablation", help="models and full results (default: "
                                                                    "outputs/ablation)")
+    parser.add_argument("--debias-data", default=None, help="local folder of the debias fit collection (NTREX-128, "
+                        "e.g. ../shared/data/ntrex-128) for the *-lsar-* variants")
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     return parser
 
@@ -58,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"base recipe: {BASE_RECIPE}")
         for variant in VARIANTS.values():
             print(f"{variant.name}: {variant.training}" + (f", evaluate {variant.evaluation}"
-                                                           if variant.evaluation else ""))
+                                                           if variant.evaluation else "")
+                  + (f", LSAR {variant.debias} training" if variant.debias else "")
+                  + (f", the model of {variant.model_from}" if variant.model_from else ""))
         return 0
     options = {"steps": args.steps} if args.steps is not None else {}
     if args.variants is not None:
@@ -68,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = AblationSettings(out=args.out, work=args.work, train=args.train, data=args.data, model=args.model,
                                     dev_fraction=args.dev_fraction, dev_seed=args.dev_seed, limit=args.limit,
                                     backend=args.backend, device=args.device, save_steps=args.save_steps,
-                                    seed=args.seed, **options)
+                                    seed=args.seed, debias_data=args.debias_data, **options)
         records = run_ablation(settings, command=command)
     except HybridPluginError as exc:
         print(f"ablation: error: {exc}", file=sys.stderr)

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 
@@ -43,6 +43,7 @@ from hybrid_plugin.evaluation.pipeline import evaluate
 from hybrid_plugin.evaluation.results import EvaluationResults
 from hybrid_plugin.models.backends import BACKENDS
 from hybrid_plugin.provenance import package_versions
+from hybrid_plugin.study.ablation_debias import describe, fitted_lsar, projected_base
 from hybrid_plugin.study.ablation_record import BASE, AblationRecord, read_records, write_markdown, write_record
 from hybrid_plugin.study.settings import PRESETS
 from hybrid_plugin.training.settings import TrainingSettings
@@ -64,6 +65,7 @@ _MANAGED = ("train", "out", "data", "model", "resume", "overwrite", "dev_fractio
             "save_steps")
 """Training settings the runner sets itself (a variant may not override them)."""
 _VERSIONS = ("hybrid-plugin", "torch", "sentence-transformers", "transformers", "onnxruntime")
+DebiasWhen = Literal["before", "after"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class Variant:
         name (str): file-name safe (``[A-Za-z0-9][A-Za-z0-9_.-]*``), not ``"base"``.
         training (dict): :class:`~hybrid_plugin.training.TrainingSettings` fields over :data:`BASE_RECIPE`.
         evaluation (dict): keyword arguments for :func:`~hybrid_plugin.evaluation.evaluate`.
+        debias (str, optional): ``"after"``: evaluate with LSAR fitted for the trained model;
+            ``"before"``: train the base model with its LSAR as a frozen layer
+            (:mod:`~hybrid_plugin.study.ablation_debias`).
+        model_from (str, optional): evaluate the model another variant trained (the same training settings,
+            trained once), e.g. ``"after"`` on ``scale100-hn``'s model.
 
     Example::
 
@@ -84,8 +91,15 @@ class Variant:
     name: str
     training: dict[str, Any] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)
+    debias: DebiasWhen | None = None
+    model_from: str | None = None
 
     def __post_init__(self) -> None:
+        if self.debias is not None and self.debias not in get_args(DebiasWhen):
+            raise UsageError(f"variant {self.name}: debias must be one of {', '.join(get_args(DebiasWhen))}, "
+                             f"got {self.debias!r}")
+        if self.model_from is not None and self.debias == "before":
+            raise UsageError(f"variant {self.name}: debias 'before' trains its own model (no model_from)")
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name) or self.name == BASE:
             raise UsageError(f"variant name {self.name!r} is not allowed: expected letters, digits, '.', '-', '_' "
                              f"and not {BASE!r}")
@@ -102,9 +116,13 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("scale100-b128-cached", {"scale": 100.0, "batch_size": 128, "loss": "cached-mnrl",
                                      "mini_batch_size": 32}),
     Variant("scale100-lr1e-5", {"scale": 100.0, "lr": 1e-5}),
+    Variant("scale100-hn-lsar-after", {"scale": 100.0, "hard_negatives": True}, debias="after",
+            model_from="scale100-hn"),
+    Variant("scale100-hn-lsar-before", {"scale": 100.0, "hard_negatives": True}, debias="before"),
 )}
 """The shipped variants: the loss's scale (sentence-transformers' default 20 vs E5's own temperature 0.01, i.e.
-100), same-paragraph hard negatives, a larger batch with the cached loss, a smaller learning rate."""
+100), same-paragraph hard negatives, a larger batch with the cached loss, a smaller learning rate, and LSAR
+(fitted on NTREX-128) applied after training the chosen recipe or built into the model before it."""
 
 
 @dataclass
@@ -151,10 +169,13 @@ class AblationSettings:
     save_steps: int = 50
     seed: int = 0
     catalogue: dict[str, Variant] = field(default_factory=lambda: dict(VARIANTS))
+    debias_fit_on: str = "ntrex-128"
+    debias_data: str | Path | None = None
+    debias_per_language: int = 200
 
     def __post_init__(self) -> None:
         check_split_options(self.dev_fraction, self.dev_seed)
-        for name in ("steps", "save_steps"):
+        for name in ("steps", "save_steps", "debias_per_language"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
@@ -162,6 +183,8 @@ class AblationSettings:
             raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         self.variants = tuple(self.variants)
         unknown = [v for v in self.variants if v not in self.catalogue]
+        unknown += [f"{v} (its model_from)" for v in self.variants if v in self.catalogue
+                    and self.catalogue[v].model_from not in (None, *self.catalogue)]
         if unknown or not self.variants:
             raise UsageError(f"--variants: unknown {', '.join(unknown) or '(none given)'}; choose from "
                              f"{', '.join(self.catalogue)}")
@@ -175,8 +198,10 @@ class AblationSettings:
     def training_settings(self, name: str, *, resume: bool = False) -> TrainingSettings:
         """The :class:`TrainingSettings` of variant ``name`` (its model goes to ``WORK/<name>/model``)."""
         options = {**BASE_RECIPE, "max_steps": self.steps, "seed": self.seed, **self.catalogue[name].training}
+        projected = str(Path(self.work) / name / "projected")  # made by ablation_debias.projected_base
         return TrainingSettings(train=self.train, out=Path(self.work) / name / "model", data=self.data,
-                                model=self.model, dev_fraction=self.dev_fraction, dev_seed=self.dev_seed,
+                                model=projected if self.catalogue[name].debias == "before" else self.model,
+                                dev_fraction=self.dev_fraction, dev_seed=self.dev_seed,
                                 device=self.device, save_steps=self.save_steps, resume=resume, **options)
 
     def identity(self, name: str) -> dict[str, Any]:
@@ -188,8 +213,12 @@ class AblationSettings:
         training = self.training_settings(name).to_json()
         for key in ("out", "resume", "overwrite", "device", "save_steps", "logging_steps"):
             training.pop(key, None)
-        return {**common, "recipe": {**BASE_RECIPE, "max_steps": self.steps, "seed": self.seed},
-                "training": training, "evaluation": self.catalogue[name].evaluation}
+        identity = {**common, "recipe": {**BASE_RECIPE, "max_steps": self.steps, "seed": self.seed},
+                    "training": training, "evaluation": self.catalogue[name].evaluation}
+        if self.catalogue[name].debias is not None:  # absent from the records made before it existed
+            training.pop("model", None)  # the projected folder's path: its content is what "debias" says
+            identity["debias"] = describe(self, self.catalogue[name].debias)
+        return identity
 
 
 # ---------------------------------------------------------------------------------------------- memory
@@ -286,12 +315,18 @@ def _run_one(settings: AblationSettings, name: str, qa: ParallelQA, dev: Paralle
     if name == BASE:
         model, options, overrides = settings.model, {}, {}
     else:
-        report = _trained_model(settings, name, qa)
+        variant = settings.catalogue[name]
+        if variant.debias == "before":
+            projected_base(settings, name, qa.languages)
+        trained = variant.model_from or name
+        report = _trained_model(settings, trained, qa)
         trained_split = (report.get("data") or {}).get("split") or {}
         if trained_split.get("dev_digest") != dev.split.dev_digest:  # type: ignore[union-attr]
             raise UsageError(f"variant {name} was trained beside another dev split than the one evaluated")
-        model, options = str(Path(settings.work) / name / "model"), settings.catalogue[name].evaluation
-        overrides = settings.catalogue[name].training
+        model, options = str(Path(settings.work) / trained / "model"), dict(variant.evaluation)
+        overrides = {**variant.training, **({"debias": variant.debias} if variant.debias else {})}
+        if variant.debias == "after":
+            options["debias"] = fitted_lsar(settings, model, Path(settings.work) / name / "debias", qa.languages)
     train_seconds = time.perf_counter() - started
     training = None if name == BASE else {"variant": name, "settings": report.get("settings")}
     results, results_file, eval_seconds = _evaluation(settings, name, model, dev, options, training)
@@ -299,7 +334,8 @@ def _run_one(settings: AblationSettings, name: str, qa: ParallelQA, dev: Paralle
     timings = report.get("timings") or {}
     return AblationRecord(
         name=name, identity=json.loads(json.dumps(settings.identity(name))), overrides=dict(overrides),
-        evaluation_options=dict(options), map=results.map, bias=results.bias,
+        evaluation_options={k: (describe(settings, "after") if k == "debias" else v) for k, v in options.items()},
+        map=results.map, bias=results.bias,
         split=dev.split.to_dict(),  # type: ignore[union-attr]
         steps=int(report.get("global_step") or 0), seconds_per_step=timings.get("seconds_per_step"),
         train_seconds=round(train_seconds, 3), eval_seconds=round(eval_seconds, 3), peak_rss_mib=rss,

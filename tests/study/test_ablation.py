@@ -156,3 +156,39 @@ def test_the_benchmark_script_lists_the_variants(capsys):
     assert "scale100-b128-cached: {'scale': 100.0, 'batch_size': 128" in capsys.readouterr().out
     assert script.main(["--variants", "nope"]) == 2
     assert capsys.readouterr().err.strip().startswith("ablation: error: --variants: unknown nope")
+
+
+@pytest.mark.slow
+def test_lsar_after_training_reuses_the_model_and_before_training_keeps_the_map_frozen(
+        tiny_xquad_model, shared_data, tmp_path):
+    """'after' evaluates scale100-hn's own model with an LSAR fitted for it on NTREX-128 (not the training or the
+    dev side); 'before' trains the base model with its LSAR as a layer, which training leaves as it was."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from hybrid_plugin.debias.module import projection_modules
+
+    settings = _settings(tmp_path, shared_data, tiny_xquad_model, debias_data=shared_data / "ntrex-128",
+                         debias_per_language=10,
+                         variants=("scale100-hn", "scale100-hn-lsar-after", "scale100-hn-lsar-before"))
+    records = {r.name: r for r in run_ablation(settings)}
+    work = tmp_path / "work"
+    after, plain = records["scale100-hn-lsar-after"], records["scale100-hn"]
+    assert not (work / "scale100-hn-lsar-after" / "model").exists()  # the model of scale100-hn, trained once
+    fitted = json.loads((work / "scale100-hn-lsar-after" / "debias" / "debias.json").read_text())
+    assert fitted["method"] == "lsar" and fitted["fitted_on"]["dataset"] == "ntrex-128"
+    assert fitted["fitted_on"]["per_language"] == 10 and fitted["model"]["path"].endswith("scale100-hn/model")
+    assert after.evaluation_options["debias"] == {"debias": "after", "method": "lsar", "fit_on": "ntrex-128",
+                                                  "per_language": 10}
+    assert after.identity["debias"]["debias"] == "after" and "debias" not in plain.identity
+    assert after.map != plain.map and after.steps == plain.steps == 2
+
+    before = records["scale100-hn-lsar-before"]
+    assert before.overrides["debias"] == "before" and before.steps == 2
+    projected = SentenceTransformer(str(work / "scale100-hn-lsar-before" / "projected"), device="cpu")
+    trained = SentenceTransformer(str(work / "scale100-hn-lsar-before" / "model"), device="cpu")
+    [start], [end] = projection_modules(projected), projection_modules(trained)
+    assert torch.equal(start.linear.weight, end.linear.weight)  # the map is frozen during training
+    # a rerun finds every record done
+    again = run_ablation(settings)
+    assert [r.created for r in again] == [records[r.name].created if r.name in records else r.created for r in again]
