@@ -1,12 +1,16 @@
-"""What produced a result: the versions of Python and of the packages involved, recorded beside it."""
+"""What produced a result: the versions of Python and of the packages involved, and the machine, recorded beside
+it."""
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Iterable
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
-__all__ = ["package_versions"]
+__all__ = ["cpu_model", "machine", "package_versions"]
 
 
 def package_versions(packages: Iterable[str], *, python: bool = True) -> dict[str, str]:
@@ -23,3 +27,22 @@ def package_versions(packages: Iterable[str], *, python: bool = True) -> dict[st
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else what :mod:`platform` says)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """The machine a benchmark ran on: CPU count and model, platform. Example::
+
+        machine()   # {"cpus": 2, "cpu": "Intel(R) Xeon(R) ...", "platform": "Linux-6.1...-x86_64-with-glibc2.36"}
+    """
+    return {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform()}

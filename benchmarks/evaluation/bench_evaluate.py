@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import resource
 import shutil
 import sys
@@ -24,19 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from hybrid_plugin.provenance import machine
+
 
 def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from hybrid_plugin.evaluation import evaluate
 
     record: dict = {"dataset": args.dataset, "limit": args.limit, "batch_size": args.batch_size, "runs": args.runs,
-                    "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "platform": platform.platform()},
+                    "machine": machine(),
                     "command": " ".join([Path(sys.executable).name, *sys.argv])}
     runs = {}
     for label in ("cold", "warm"):

@@ -20,7 +20,7 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -33,10 +33,12 @@ from hybrid_plugin.evaluation.results import SETTINGS, EvaluationResults, Settin
 __all__ = [
     "TestResult",
     "compare_all",
+    "compare_drops",
     "compare_results",
     "group_per_query",
     "paired_randomization_test",
     "paired_t_test",
+    "per_query_drop",
 ]
 
 Test = Literal["randomization", "t"]
@@ -263,3 +265,64 @@ def compare_all(a: Systems, b: Systems, *, test: Test = "randomization", trials:
                 seed: int = 0) -> dict[Setting, TestResult]:
     """:func:`compare_results` for mono, cross and multi."""
     return {group: compare_results(a, b, group, test=test, trials=trials, seed=seed) for group in SETTINGS}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Comparing drops (robustness): clean minus perturbed AP of the same queries
+
+
+def per_query_drop(clean: EvaluationResults, perturbed: EvaluationResults, group: Setting, *,
+                   qids: Collection[str] | None = None) -> dict[tuple[str, str], float]:
+    """Per-query AP drop ``clean - perturbed`` of one model over a setting group, keyed by ``(setting, qid)``
+    (positive: the perturbation hurts), over the keys both evaluations have (only ``qids`` when given).
+
+    Raises:
+        DataError: either evaluation has no per-query APs in ``group``, or they share no query.
+
+    Example::
+
+        drops = per_query_drop(clean, noisy, "cross")
+        sum(drops.values()) / len(drops)   # the mean drop over the cross-lingual queries
+    """
+    before, after = group_per_query(clean, group), group_per_query(perturbed, group)
+    keep = None if qids is None else set(qids)
+    drops = {k: before[k] - after[k] for k in before.keys() & after.keys() if keep is None or k[1] in keep}
+    if not drops:
+        raise DataError(f"the clean and perturbed results of {clean.model.name!r} share no query in the {group} "
+                        "settings")
+    return drops
+
+
+def compare_drops(a: Sequence[tuple[EvaluationResults, EvaluationResults]],
+                  b: Sequence[tuple[EvaluationResults, EvaluationResults]], group: Setting, *,
+                  qids: Collection[str] | None = None, trials: int = 10000, seed: int = 0) -> TestResult:
+    """Paired randomisation test of system ``a``'s per-query drop against system ``b``'s, the same queries paired.
+
+    Each system is a list of (clean, perturbed) evaluations, one per seed; a query's drop is its mean over the
+    seeds. ``mean_diff`` is the mean of ``drop_a - drop_b``: negative when ``a`` loses less (is more robust).
+
+    Args:
+        a, b: (clean, perturbed) results of the two systems, one pair per seed.
+        group (str): ``"mono"``, ``"cross"`` or ``"multi"``.
+        qids: only these queries (e.g. the attacked ones).
+        trials, seed: of the randomisation test.
+
+    Returns:
+        TestResult(mean_diff of drop a - drop b, p_value, n).
+
+    Raises:
+        UsageError: a system without evaluations.
+        DataError: no shared queries, missing per-query APs.
+
+    Example::
+
+        compare_drops([(hybrid_clean, hybrid_typos)], [(xx_clean, xx_typos)], "cross").describe()
+    """
+    def pooled(system: Sequence[tuple[EvaluationResults, EvaluationResults]]) -> dict[tuple[str, str], float]:
+        if not system:
+            raise UsageError("an empty list of (clean, perturbed) results has nothing to compare")
+        tables = [per_query_drop(clean, perturbed, group, qids=qids) for clean, perturbed in system]
+        keys = set(tables[0]).intersection(*tables[1:])
+        return {k: float(np.mean([t[k] for t in tables])) for k in keys}
+
+    return paired_randomization_test(pooled(a), pooled(b), trials=trials, seed=seed)

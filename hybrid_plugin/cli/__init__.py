@@ -25,7 +25,8 @@ from hybrid_plugin.errors import HybridPluginError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
-SUBCOMMANDS = ("prepare", "export", "evaluate", "train", "report", "reproduce", "index", "debias", "bitext", "perturb")
+SUBCOMMANDS = ("prepare", "export", "evaluate", "train", "report", "reproduce", "index", "debias", "bitext", "perturb",
+               "attack", "robustness", "lowres")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -18,6 +18,7 @@ from hybrid_plugin.data.collection import ParallelQA
 from hybrid_plugin.data.loading import load_parallel_qa
 from hybrid_plugin.data.splits import check_split_options, split_items
 from hybrid_plugin.errors import UsageError
+from hybrid_plugin.evaluation.pairs import PairChoice
 from hybrid_plugin.evaluation.results import MEASURES, RESULTS_FILE, SETTINGS, EvaluationResults
 from hybrid_plugin.files import check_output
 from hybrid_plugin.perturb.kinds import parse_perturbation
@@ -62,6 +63,9 @@ def run(args: argparse.Namespace) -> None:
     if args.bm25 and args.model is not None:
         raise UsageError("--bm25 evaluates the BM25 baseline; it takes no --model")
     perturbation = None if args.perturb is None else parse_perturbation(args.perturb, seed=args.perturb_seed)
+    pairs = PairChoice.parse(args.pairs)
+    if args.bm25 and pairs.mode != "all":
+        raise UsageError("--pairs samples the pairs of a dense evaluation; it does not go with --bm25 yet")
     if args.bm25 and perturbation is not None:
         raise UsageError("--perturb evaluates a dense model on perturbed questions; it does not go with --bm25 yet")
     if args.bm25 and args.debias is not None:
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> None:
                            limit=args.limit, cache=not args.no_cache, overwrite=args.overwrite, device=args.device,
                            show_progress=not args.quiet, verify_runs=args.verify_runs, workers=args.workers,
                            load_seconds=load_seconds, backend=args.backend, precision=args.precision,
-                           debias=debias, allow_same_data=args.allow_same_data, perturb=perturbation)
+                           debias=debias, allow_same_data=args.allow_same_data, perturb=perturbation, pairs=pairs)
     print(summary_lines(results))
     print(f"results: {out / RESULTS_FILE}")
 
@@ -114,6 +118,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="TREC run files to write: default = the mono settings and the multilingual pools (what "
                              "the stock reproduction uses); all = every pair too; none = no files. The measures of "
                              "every setting are computed either way (default: default)")
+    parser.add_argument("--pairs", metavar="SPEC", default="all",
+                        help="cross-lingual pairs scored: all (default), or sample:N[:SEED] = every X->en and en->X "
+                             "pair plus N other X->Y pairs drawn with SEED (default 0); for many languages "
+                             "(NTREX-128: 16,256 pairs). Mono and multilingual settings are always scored")
     parser.add_argument("--dev-fraction", type=finite_float, metavar="F",
                         help="evaluate the items held out by `hybrid-plugin train --dev-fraction F` (the dev side "
                              "of the split; the results record it)")

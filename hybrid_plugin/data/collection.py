@@ -43,6 +43,7 @@ __all__ = [
     "ParallelQA",
     "check_name",
     "read_json_lines",
+    "read_record_text",
     "read_text_lines",
 ]
 
@@ -118,6 +119,25 @@ def read_text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
             yield from enumerate(handle, start=1)
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text ({exc.reason})", path, _undecodable_line(path)) from None
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror or exc}", path) from None
+
+
+def read_record_text(path: str | Path, file_name: str) -> tuple[str, Path]:
+    """The text of a record file the plugin wrote: ``path``, or ``path/file_name`` when ``path`` is a folder;
+    a missing, unreadable or non-UTF-8 file is one :class:`DataError` naming it. Returns ``(text, the file)``.
+
+    Example::
+
+        text, path = read_record_text("outputs/bitext", "bitext.json")
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / file_name
+    try:
+        return path.read_text(encoding="utf-8"), path
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
     except OSError as exc:
         raise DataError(f"cannot read: {exc.strerror or exc}", path) from None
 

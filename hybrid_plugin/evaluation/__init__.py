@@ -54,6 +54,7 @@ _EXPORTS = {
     "full_ranking_ap": "ranking",
     "language_bias": "ranking",
     "DEPTH": "measures",
+    "PairChoice": "pairs",
     "RUN_CHOICES": "scoring",
     "RankingOutcome": "scoring",
     "RunChoice": "scoring",

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hybrid_plugin.data.collection import ParallelQA
+from hybrid_plugin.data.collection import ParallelQA, read_record_text
 from hybrid_plugin.data.languages import resource_levels
 from hybrid_plugin.data.tatoeba import TatoebaSet
 from hybrid_plugin.errors import DataError, UsageError
@@ -184,13 +184,7 @@ class BitextResults:
     @classmethod
     def load(cls, path: str | Path) -> BitextResults:
         """Read a ``bitext.json`` (or the folder holding one)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / BITEXT_FILE
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise DataError(f"cannot read: {exc.strerror or exc}", path) from None
+        text, path = read_record_text(path, BITEXT_FILE)
         return cls.from_json(text, path)
 
 

@@ -11,14 +11,11 @@ an output folder that Pyserini's stock commands can use.
     OUT/debias/                                 with ``debias``: the language-bias removal applied to the embeddings
     OUT/.hybrid-plugin.json                     the marker: the plugin made this folder
 
-``runs="default"`` writes the runs the stock reproduction searches (mono ``X-X`` and multilingual ``X-multi``),
-``"all"`` every setting (132 files, 8.6 GB for XQuAD-R at depth 1000), ``"none"`` none; every setting's
-measures are computed either way, by ir_measures over the same rankings.
+``runs="default"`` writes the runs the stock reproduction searches (``X-X`` and ``X-multi``), ``"all"`` every
+setting (8.6 GB for XQuAD-R at depth 1000), ``"none"`` none; every setting is measured either way.
 
-The output folder is checked before anything else (:func:`hybrid_plugin.files.check_output`: a non-empty folder
-the plugin did not make is refused; one it made needs ``overwrite``), built beside its final place and swapped in
-complete at the end, so an interrupt at any phase leaves the previous state. Encoding resumes from the embedding
-cache.
+The output folder is checked first (:func:`hybrid_plugin.files.check_output`), built beside its place and swapped
+in complete at the end (an interrupt leaves the previous state). Encoding resumes from the embedding cache.
 
 What does *not* live here: the ranking and measures (:mod:`~hybrid_plugin.evaluation.scoring`), encoding and its
 cache (:mod:`~hybrid_plugin.evaluation.encoding`), the results record (:mod:`~hybrid_plugin.evaluation.results`),
@@ -56,6 +53,7 @@ from hybrid_plugin.errors import UsageError, VerificationError
 from hybrid_plugin.evaluation.embedding_cache import EmbeddingCache, model_identity
 from hybrid_plugin.evaluation.encoding import EncodedQA, encode_parallel_qa
 from hybrid_plugin.evaluation.measures import DEPTH, TrecMeasures
+from hybrid_plugin.evaluation.pairs import PairChoice
 from hybrid_plugin.evaluation.ranking import CollectionLayout
 from hybrid_plugin.evaluation.cells import MULTI, TREC_MEASURES, ModelInfo, is_positive_int
 from hybrid_plugin.evaluation.results import EvaluationResults
@@ -70,7 +68,7 @@ from hybrid_plugin.models import (
     resolve_model,
 )
 from hybrid_plugin.models.backends import DEFAULT_EVAL_BACKEND, DEFAULT_EVAL_PRECISION, check_backend
-from hybrid_plugin.perturb.collection import apply_perturbation
+from hybrid_plugin.perturb.collection import apply_perturbation, cache_checksum
 from hybrid_plugin.perturb.kinds import Perturbation
 from hybrid_plugin.pyserini.faiss_files import write_encoded_queries, write_faiss_index
 from hybrid_plugin.pyserini.trec_runs import SCORE_DECIMALS
@@ -100,6 +98,7 @@ class EvaluateSettings:
         run_tag (str, default "Faiss"): the runs' tag column (what ``pyserini.search.faiss`` writes).
         backend (str): the inference backend (``torch``, ``onnx``, ``openvino``; see
             :mod:`hybrid_plugin.models.backends`); precision (str): ``fp32`` or ``int8``. Both are recorded.
+        pairs (PairChoice | str, default "all"): the cross-lingual pairs scored (``"sample:N[:SEED]"``).
     """
 
     batch_size: int = 32
@@ -109,9 +108,11 @@ class EvaluateSettings:
     run_tag: str = "Faiss"
     backend: str = DEFAULT_EVAL_BACKEND
     precision: str = DEFAULT_EVAL_PRECISION
+    pairs: PairChoice | str = "all"
 
     def __post_init__(self) -> None:
         check_backend(self.backend, self.precision)
+        object.__setattr__(self, "pairs", PairChoice.parse(self.pairs))
         if not is_positive_int(self.batch_size):
             raise UsageError(f"--batch-size must be a positive number but got {self.batch_size!r}")
         check_run_options(self.depth, self.runs)
@@ -124,7 +125,7 @@ class EvaluateSettings:
         """What ``results.settings`` says about them."""
         return {"depth": self.depth, "score_decimals": SCORE_DECIMALS, "similarity": SIMILARITY,
                 "tie_break": TIE_BREAK, "batch_size": self.batch_size, "run_tag": self.run_tag, "runs": self.runs,
-                "backend": self.backend, "precision": self.precision}
+                "backend": self.backend, "precision": self.precision} | PairChoice.parse(self.pairs).record()
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class _Model:
         applied = prepare_debias(debias, qa, model=self.model, model_path=self.path, prompts=self.prompts,
                                  model_digest=None if identity is None else identity.digest,
                                  allow_same_data=allow_same_data)
-        store = EmbeddingCache.for_model(identity, qa.checksum) if cache and identity is not None else None
+        store = EmbeddingCache.for_model(identity, cache_checksum(qa)) if cache and identity is not None else None
         encoded = encode_parallel_qa(self.model, qa, prompts=self.prompts, batch_size=settings.batch_size,
                                      cache=store, show_progress=show_progress)
         return (encoded, None) if applied is None else (apply_to_encoded(applied.transform, encoded), applied)
@@ -200,6 +201,7 @@ def evaluate(
     debias: LanguageDebias | str | os.PathLike[str] | None = None,
     allow_same_data: bool = False,
     perturb: Perturbation | str | None = None,
+    pairs: PairChoice | str = "all",
 ) -> EvaluationResults:
     """Evaluate a dense model on every mono, cross and multilingual setting of ``qa``.
 
@@ -238,6 +240,8 @@ def evaluate(
         allow_same_data (bool, default False): allow a transform fitted on the collection evaluated (an oracle).
         perturb (Perturbation | str, optional): evaluate with perturbed questions (``"typos:0.1"``; pools
             unchanged; :mod:`hybrid_plugin.perturb`), recorded in ``settings["perturbation"]``.
+        pairs (PairChoice | str, default "all"): ``"sample:N[:SEED]"`` scores X->en, en->X and N more cross pairs
+            (:mod:`~hybrid_plugin.evaluation.pairs`); recorded in ``settings["pairs"]``.
 
     Returns:
         EvaluationResults: the record (also ``out/results.json``).
@@ -253,7 +257,7 @@ def evaluate(
         info = getattr(model, "backend_info", {})
         backend, precision = info.get("backend", "torch"), info.get("precision", "fp32")
     settings = EvaluateSettings(batch_size=batch_size, depth=depth, runs=runs, workers=workers, run_tag=run_tag,
-                                backend=backend, precision=precision)
+                                backend=backend, precision=precision, pairs=pairs)
     out_path = None if out is None else Path(out)
     if out_path is not None:
         check_output(out_path, overwrite=overwrite)
@@ -311,7 +315,7 @@ class _Scoring:
             files.update(self.debias.write(folder) if self.debias is not None else {})
         outcome = evaluate_embeddings(self.qa, self.encoded, runs_dir=runs_dir, runs=settings.runs,
                                       depth=settings.depth, tag=settings.run_tag, show_progress=self.show_progress,
-                                      workers=settings.workers)
+                                      workers=settings.workers, pairs=settings.pairs)
         timings.update(outcome.seconds)
         if verify_runs and runs_dir is not None:
             t0 = time.perf_counter()

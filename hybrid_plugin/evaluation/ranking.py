@@ -25,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,7 +176,7 @@ def _decode(keys_desc: np.ndarray, layout: CollectionLayout) -> tuple[np.ndarray
 
 
 def rank_rows(scores: np.ndarray, rows: slice, x: str, layout: CollectionLayout, depth: int,
-              floor: int | None = None) -> RankedRows:
+              floor: int | None = None, pools: Collection[str] | None = None) -> RankedRows:
     """Rank rows of query language ``x`` (``scores``: their scores against the multi pool).
 
     Args:
@@ -186,6 +187,8 @@ def rank_rows(scores: np.ndarray, rows: slice, x: str, layout: CollectionLayout,
         depth: keep the top this many documents of every pool (0: none, ranks only).
         floor: a quantised score: candidates scoring at most this were not retrieved (BM25: no shared term);
             the result then records which relevant candidates were retrieved and how many candidates were.
+        pools: rank within these language pools only (None: all); the others keep rank 0 and no top. The
+            multilingual ranking (``multi_ranks``, the language bias) always covers every relevant candidate.
     """
     keys = _keys(scores, layout)
     del scores
@@ -203,6 +206,8 @@ def rank_rows(scores: np.ndarray, rows: slice, x: str, layout: CollectionLayout,
         ranked.matched = np.count_nonzero(keys > highest_unretrieved, axis=1)
 
     for j, y in enumerate(layout.languages):
+        if pools is not None and y not in pools:
+            continue
         start, end = layout.offsets[y]
         segment = keys[:, start:end]
         ranks[:, j] = np.where(present[:, j], np.count_nonzero(segment > rel_keys[:, j:j + 1], axis=1) + 1, 0)

@@ -1,22 +1,17 @@
 """Scoring a collection: rank every query language against every pool, measure each setting, write the runs.
 
-For a collection with languages ``L`` every setting is scored: each query language ``X`` against each pool
-``Y`` (mono when ``X == Y``, cross otherwise) and against the multilingual pool of all languages (multi).
+Each query language ``X`` is scored against each pool ``Y`` (mono when ``X == Y``, cross otherwise; a sample of
+the cross pairs with ``pairs``, :mod:`~hybrid_plugin.evaluation.pairs`) and against the multilingual pool of all
+languages (multi). :func:`evaluate_scores` takes any scorer (``score(query_language, rows)`` -> scores against
+the multi pool), ranks query languages in threads, a few rows at a time (never the whole score matrix), and gives
+a :class:`RankingOutcome`: full-ranking mAP and language bias (:mod:`~hybrid_plugin.evaluation.ranking`); R@1,
+R@10, nDCG@10 and AP@1000 of every setting from ir_measures over the top ``depth``; TREC runs for the settings
+``runs`` chooses (:data:`RunChoice`), byte-for-byte what Pyserini's writer prints. :func:`evaluate_embeddings`
+does it for precomputed embeddings (inner product). Settings with no judged query are left out; a query of ``X``
+is searched in pool ``Y`` only when its item exists in ``Y`` (MLQA-R items exist in some languages only).
 
-* :func:`evaluate_scores` takes any scorer (``score(query_language, rows)`` -> scores against the multi pool),
-  ranks query languages in parallel threads, chunk by chunk, and gives a :class:`RankingOutcome`: full-ranking
-  mAP and language bias from :mod:`~hybrid_plugin.evaluation.ranking`; R@1, R@10, nDCG@10 and AP@1000 of
-  *every* setting from ir_measures (:mod:`~hybrid_plugin.evaluation.measures`) over the top ``depth`` of the
-  same ranking; TREC run files for the settings chosen by ``runs`` (:data:`RunChoice`), byte-for-byte what
-  Pyserini's writer prints for these scores. A setting's numbers are the same whether its run is written or not.
-* :func:`evaluate_embeddings` does it for precomputed embeddings (inner product).
-
-Settings with no judged query (an MLQA-R language pair that shares no item) are left out. A query of language
-``X`` is searched in pool ``Y`` only when its item exists in ``Y`` (MLQA-R items exist in some languages only).
-
-What does *not* live here: encoding (:mod:`~hybrid_plugin.evaluation.encoding`), the output folder and the
-``hybrid-plugin evaluate`` job (:mod:`~hybrid_plugin.evaluation.pipeline`), the results record
-(:mod:`~hybrid_plugin.evaluation.results`).
+Not here: encoding (:mod:`~hybrid_plugin.evaluation.encoding`), the ``evaluate`` job and its folder
+(:mod:`~hybrid_plugin.evaluation.pipeline`), the record (:mod:`~hybrid_plugin.evaluation.results`).
 
 Example::
 
@@ -47,6 +42,7 @@ from hybrid_plugin.data import ParallelQA
 from hybrid_plugin.errors import DataError, UsageError
 from hybrid_plugin.evaluation.encoding import EncodedQA
 from hybrid_plugin.evaluation.measures import DEPTH, Run, TrecMeasures, prefix_run
+from hybrid_plugin.evaluation.pairs import PairChoice
 from hybrid_plugin.evaluation.ranking import (
     SCORE_SCALE,
     CollectionLayout,
@@ -66,9 +62,8 @@ __all__ = ["RUN_CHOICES", "RankingOutcome", "RunChoice", "ScoreFn", "check_run_o
 logger = logging.getLogger(__name__)
 
 RunChoice = Literal["default", "all", "none"]
-"""Which TREC runs are written: ``default`` the mono settings (``X-X``) and the multilingual pools
-(``X-multi``), what the stock reproduction searches; ``all`` every setting; ``none`` no file. The measures of
-every setting are computed either way."""
+"""Which TREC runs are written: ``default`` the mono settings and the multilingual pools (what the stock
+reproduction searches); ``all`` every setting; ``none`` no file. Every setting is measured either way."""
 RUN_CHOICES: tuple[str, ...] = get_args(RunChoice)
 
 
@@ -137,8 +132,7 @@ class RankingOutcome:
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: the millions of small dicts built for ir_measures hold no cycles, but
-    their allocations trigger full collections over everything alive."""
+    """Pause the cyclic GC: ir_measures' millions of small dicts hold no cycles but trigger full collections."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -150,8 +144,7 @@ def _gc_paused() -> Iterator[None]:
 
 @contextmanager
 def _blas_threads(limit: int | None) -> Iterator[None]:
-    """Cap BLAS threads (None: leave them): with a ranking thread per core, an idle OpenBLAS pool spins and takes
-    a core from the run writers."""
+    """Cap BLAS threads (None: leave them): an idle OpenBLAS pool spins and takes a core from the run writers."""
     if limit is None:
         yield
         return
@@ -175,7 +168,8 @@ class _Evaluation:
     """Ranks every query language against the multi pool, collects the measures and writes the chosen runs."""
 
     def __init__(self, qa: ParallelQA, *, depth: int, runs_dir: Path | None, runs: RunChoice, tag: str,
-                 run_min_score: float | None, show_progress: bool, workers: int | None) -> None:
+                 run_min_score: float | None, show_progress: bool, workers: int | None,
+                 pairs: PairChoice | str | None = None) -> None:
         if depth < 0:
             raise UsageError(f"depth must be 0 or a positive number of hits but got {depth}")
         if runs not in RUN_CHOICES:
@@ -185,6 +179,7 @@ class _Evaluation:
         if workers is not None and (isinstance(workers, bool) or workers < 1):
             raise UsageError(f"workers must be a positive number of threads but got {workers}")
         self.layout = CollectionLayout.of(qa)
+        self.chosen = PairChoice.parse(pairs).select(qa.languages)  # None: every pair
         self.depth = depth
         self.runs_dir = runs_dir if runs != "none" else None
         self.runs = runs
@@ -196,11 +191,15 @@ class _Evaluation:
         self.seconds = {"rank": 0.0, "runs": 0.0, "ir_measures": 0.0}
         self._lock = threading.Lock()
 
+    def _scored(self, x: str, pool: str) -> bool:
+        """Whether ``x`` is ranked against ``pool``: the mono and multi settings always, a pair when chosen."""
+        return self.chosen is None or pool in (x, MULTI) or (x, pool) in self.chosen
+
     def _open_runs(self, x: str) -> tuple[dict[str, Run], dict[str, RunFileWriter]]:
         """The in-memory runs of ``x`` (every pool searched, when the TREC side is on) and the files written."""
         if self.trec is None:
             return {}, {}
-        pools = [p for p in (*self.layout.languages, MULTI) if len(self.layout.searched(x, p))]
+        pools = [p for p in (*self.layout.languages, MULTI) if self._scored(x, p) and len(self.layout.searched(x, p))]
         files = {}
         if self.runs_dir is not None:
             files = {p: RunFileWriter(self.runs_dir / f"{x}-{p}.txt") for p in pools if writes_run(self.runs, x, p)}
@@ -216,7 +215,8 @@ class _Evaluation:
             for start in range(0, n, rows_per_chunk):
                 rows = slice(start, min(n, start + rows_per_chunk))
                 t0 = time.perf_counter()
-                ranked = rank_rows(score(x, rows), rows, x, self.layout, self.depth, self.min_quantized)
+                pools = None if self.chosen is None else [y for y in self.layout.languages if self._scored(x, y)]
+                ranked = rank_rows(score(x, rows), rows, x, self.layout, self.depth, self.min_quantized, pools)
                 seconds["rank"] += time.perf_counter() - t0
                 self._runs_of(x, ranked, trec_runs, files, seconds)
                 ranked.top.clear()
@@ -303,6 +303,8 @@ class _Evaluation:
             done = results[x]
             for j, y in enumerate(layout.languages):
                 searched = np.flatnonzero(done.ranks[:, j] > 0)
+                if not self._scored(x, y) or layout.offsets[y][0] == layout.offsets[y][1]:  # not chosen, no pool
+                    continue
                 if not len(searched):
                     logger.info("no %s question has its item in the %s pool: setting %s-%s left out", x, y, x, y)
                     continue
@@ -341,7 +343,8 @@ class _Evaluation:
 
 def evaluate_scores(qa: ParallelQA, score: ScoreFn, *, runs_dir: str | Path | None = None, runs: RunChoice = "all",
                     depth: int = DEPTH, tag: str = "hybrid-plugin", run_min_score: float | None = None,
-                    show_progress: bool = False, workers: int | None = None) -> RankingOutcome:
+                    show_progress: bool = False, workers: int | None = None,
+                    pairs: PairChoice | str | None = None) -> RankingOutcome:
     """Evaluate any scorer: ``score(query_language, rows)`` gives scores against the multi pool.
 
     Args:
@@ -359,10 +362,13 @@ def evaluate_scores(qa: ParallelQA, score: ScoreFn, *, runs_dir: str | Path | No
         show_progress (bool, default False): a tqdm bar over queries.
         workers (int, optional): threads ranking query languages at once (default: one more than the CPU
             count, as run writing waits on the disk; at most 4).
+        pairs (PairChoice | str, optional): the cross-lingual pairs scored (``"sample:N[:SEED]"``: the pivot's
+            and N more, :mod:`~hybrid_plugin.evaluation.pairs`; only their pools are ranked); default all.
     """
     with _gc_paused():
         evaluation = _Evaluation(qa, depth=depth, runs_dir=None if runs_dir is None else Path(runs_dir), runs=runs,
-                                 tag=tag, run_min_score=run_min_score, show_progress=show_progress, workers=workers)
+                                 tag=tag, run_min_score=run_min_score, show_progress=show_progress, workers=workers,
+                                 pairs=pairs)
         return evaluation.run(score)
 
 
@@ -384,10 +390,11 @@ def _embedding_scorer(qa: ParallelQA, encoded: EncodedQA) -> ScoreFn:
 
 def evaluate_embeddings(qa: ParallelQA, encoded: EncodedQA, *, runs_dir: str | Path | None = None,
                         runs: RunChoice = "all", depth: int = DEPTH, tag: str = "hybrid-plugin",
-                        show_progress: bool = False, workers: int | None = None) -> RankingOutcome:
+                        show_progress: bool = False, workers: int | None = None,
+                        pairs: PairChoice | str | None = None) -> RankingOutcome:
     """Evaluate precomputed embeddings (inner product; embeddings of a cosine model are unit vectors).
 
     See :func:`evaluate_scores` for the arguments.
     """
     return evaluate_scores(qa, _embedding_scorer(qa, encoded), runs_dir=runs_dir, runs=runs, depth=depth, tag=tag,
-                           show_progress=show_progress, workers=workers)
+                           show_progress=show_progress, workers=workers, pairs=pairs)

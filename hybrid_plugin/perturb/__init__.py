@@ -15,6 +15,8 @@ What lives here, one module per job:
 * :mod:`~hybrid_plugin.perturb.topics`: perturbed Pyserini topic files (``hybrid-plugin perturb``);
 * :mod:`~hybrid_plugin.perturb.drop`: the drop of a perturbed evaluation from a clean one;
 * :mod:`~hybrid_plugin.perturb.attack`: the black-box greedy attack against a model;
+* :mod:`~hybrid_plugin.perturb.attack_topics`: every language of a collection attacked, as Pyserini topic files
+  (``hybrid-plugin attack``);
 * :mod:`~hybrid_plugin.perturb.measure`: edit distance and character error rate.
 
 What does not: evaluation itself (``evaluate(..., perturb=...)`` in :mod:`hybrid_plugin.evaluation.pipeline`
@@ -44,6 +46,10 @@ _EXPORTS = {
     "AttackSettings": "attack",
     "AttackReport": "attack",
     "attack_queries": "attack",
+    "AttackSummary": "attack_topics",
+    "attack_collection": "attack_topics",
+    "write_attacked_topics": "attack_topics",
+    "cache_checksum": "collection",
     "character_error_rate": "measure",
     "edit_distance": "measure",
 }

@@ -24,7 +24,11 @@ from hybrid_plugin.perturb.kinds import Perturbation, parse_perturbation, query_
 from hybrid_plugin.perturb.measure import mean_character_error_rate
 from hybrid_plugin.perturb.text import perturb_text
 
-__all__ = ["PerturbationReport", "apply_perturbation", "donor_language", "perturb_collection"]
+__all__ = ["PERTURBATION_SOURCE", "PerturbationReport", "apply_perturbation", "cache_checksum", "donor_language",
+           "perturb_collection"]
+
+PERTURBATION_SOURCE = "perturbation"
+"""The ``sources`` entry a perturbed (or attacked) collection gains: the digest of what was done to it."""
 
 
 @dataclass
@@ -108,8 +112,23 @@ def perturb_collection(qa: ParallelQA, perturbation: Perturbation) -> tuple[Para
             report.donors[lang] = dict(sorted(donors.items()))
     digest = hashlib.sha256(json.dumps(perturbation.record(), sort_keys=True).encode()).hexdigest()
     perturbed = ParallelQA(qa.name, qa.languages, questions, qa.candidates, qa.relevant,
-                           {**qa.sources, "perturbation": digest}, qa.split)
+                           {**qa.sources, PERTURBATION_SOURCE: digest}, qa.split)
     return perturbed, report
+
+
+def cache_checksum(qa: ParallelQA) -> str:
+    """The checksum of the clean collection ``qa`` was made from (its sources without the
+    :data:`PERTURBATION_SOURCE` entry): the embedding cache's key, so that a perturbed evaluation reads the clean
+    passages' embeddings and encodes only the questions that changed (cache rows are addressed by text).
+
+    Example::
+
+        cache_checksum(perturb_collection(qa, Perturbation("typos", 0.1))[0]) == qa.checksum   # True
+    """
+    if PERTURBATION_SOURCE not in qa.sources:
+        return qa.checksum
+    sources = {k: v for k, v in qa.sources.items() if k != PERTURBATION_SOURCE}
+    return ParallelQA(qa.name, qa.languages, qa.questions, qa.candidates, qa.relevant, sources, qa.split).checksum
 
 
 def apply_perturbation(qa: ParallelQA, perturb: Perturbation | str | None) -> tuple[ParallelQA, dict[str, Any]]:

@@ -20,6 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hybrid_plugin.data.collection import ParallelQA
 from hybrid_plugin.files import check_output, claim_output, staged_folder
@@ -27,7 +28,7 @@ from hybrid_plugin.perturb.collection import PerturbationReport, perturb_collect
 from hybrid_plugin.perturb.kinds import Perturbation
 from hybrid_plugin.pyserini.prepared import prepared_paths
 
-__all__ = ["PERTURBATION_FILE", "PerturbedTopics", "write_perturbed_topics"]
+__all__ = ["PERTURBATION_FILE", "PerturbedTopics", "write_perturbed_topics", "write_question_topics"]
 
 PERTURBATION_FILE = "perturbation.json"
 
@@ -71,9 +72,19 @@ def write_perturbed_topics(qa: ParallelQA, perturbation: Perturbation, out: str 
     out = Path(out)
     check_output(out, overwrite=overwrite)
     perturbed, report = perturb_collection(qa, perturbation)
+    topics = write_question_topics(qa, perturbed, out, command="perturb", record_file=PERTURBATION_FILE,
+                                   record=report.to_dict(), overwrite=overwrite)
+    return PerturbedTopics(out, topics, report)
+
+
+def write_question_topics(qa: ParallelQA, changed: ParallelQA, out: Path, *, command: str, record_file: str,
+                          record: dict[str, Any], overwrite: bool) -> dict[str, Path]:
+    """Write ``changed``'s questions as ``OUT/topics/D.L.tsv`` and ``OUT/<record_file>`` (``record``, the dataset
+    ``qa`` and each topic file's SHA-256), staged and swapped in complete; return each language's topic file.
+    ``out`` was checked by the caller (before the work that made ``changed``)."""
     files = prepared_paths(out, qa.name)
-    texts = {lang: topics_text(perturbed.questions[lang]) for lang in qa.languages}
-    record = {"written_by": "hybrid-plugin perturb", **report.to_dict(),
+    texts = {lang: topics_text(changed.questions[lang]) for lang in qa.languages}
+    record = {"written_by": f"hybrid-plugin {command}", **record,
               "dataset": {"name": qa.name, "languages": list(qa.languages), "checksum": qa.checksum,
                           "items": len(qa.qids)},
               "files": {files.topics(lang).relative_to(out).as_posix():
@@ -84,7 +95,6 @@ def write_perturbed_topics(qa: ParallelQA, perturbation: Perturbation, out: str 
             path = staged_files.topics(lang)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        (staged / PERTURBATION_FILE).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n",
-                                                encoding="utf-8")
-        claim_output(staged, "perturb")
-    return PerturbedTopics(out, {lang: files.topics(lang) for lang in qa.languages}, report)
+        (staged / record_file).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        claim_output(staged, command)
+    return {lang: files.topics(lang) for lang in qa.languages}

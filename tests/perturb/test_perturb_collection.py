@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
 import pytest
@@ -23,18 +24,27 @@ def _one_language(qa, lang):
     return qa.select_languages([lang, "en" if lang != "en" else "de"])
 
 
+def _sampling_tolerance(qa, lang, level):
+    """Five standard errors of an error rate measured over the language's characters: short Han or Thai
+    questions hold few characters, so a low level there is met only within a few thousandths more."""
+    chars = sum(len(q) for q in qa.questions[lang].values())
+    return max(0.006, 5 * math.sqrt(level * (1 - level) / chars))
+
+
 @SLOW_OK
 @given(lang=st.sampled_from(LANGUAGES), level=st.floats(0.02, 0.3), seed=st.integers(0, 10_000))
 def test_typos_meet_the_error_rate_in_every_script(xquad_sample, lang, level, seed):
-    _, report = perturb_collection(_one_language(xquad_sample, lang), Perturbation("typos", level, seed))
-    assert report.cer[lang] == pytest.approx(level, rel=0.12, abs=0.006)
+    qa = _one_language(xquad_sample, lang)
+    _, report = perturb_collection(qa, Perturbation("typos", level, seed))
+    assert report.cer[lang] == pytest.approx(level, rel=0.12, abs=_sampling_tolerance(qa, lang, level))
 
 
 @SLOW_OK
 @given(lang=st.sampled_from(LANGUAGES), level=st.floats(0.01, 0.5), seed=st.integers(0, 10_000))
 def test_keyboard_typos_meet_the_error_rate_in_every_script(xquad_sample, lang, level, seed):
-    _, report = perturb_collection(_one_language(xquad_sample, lang), Perturbation("keyboard", level, seed))
-    assert report.cer[lang] == pytest.approx(level, rel=0.08, abs=0.006)
+    qa = _one_language(xquad_sample, lang)
+    _, report = perturb_collection(qa, Perturbation("keyboard", level, seed))
+    assert report.cer[lang] == pytest.approx(level, rel=0.08, abs=_sampling_tolerance(qa, lang, level))
 
 
 @SLOW_OK
