@@ -28,7 +28,7 @@ import re
 import resource
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -66,6 +66,7 @@ _MANAGED = ("train", "out", "data", "model", "resume", "overwrite", "dev_fractio
 """Training settings the runner sets itself (a variant may not override them)."""
 _VERSIONS = ("hybrid-plugin", "torch", "sentence-transformers", "transformers", "onnxruntime")
 DebiasWhen = Literal["before", "after"]
+_DEFAULTS = {f.name: f.default for f in fields(TrainingSettings) if f.default is not MISSING}
 
 
 @dataclass(frozen=True)
@@ -283,8 +284,9 @@ def _trained_model(settings: AblationSettings, name: str, qa: ParallelQA) -> dic
         report = json.loads(report_file.read_text(encoding="utf-8"))
         before = {k: v for k, v in report.get("settings", {}).items() if k not in ("resume", "overwrite")}
         now = {k: v for k, v in wanted.to_json().items() if k not in ("resume", "overwrite")}
-        if before != now:
-            changed = sorted(k for k in now if before.get(k) != now[k])
+        # a setting added after the run was made is absent from its report: its default is what the run used
+        changed = sorted(k for k in set(now) | set(before) if before.get(k, _DEFAULTS.get(k)) != now.get(k))
+        if changed:
             raise UsageError(f"{folder} holds a finished run with other settings ({', '.join(changed)}); remove it "
                              "or give another --work")
         return report

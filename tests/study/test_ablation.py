@@ -12,7 +12,7 @@ from transformers import TrainerCallback
 
 from hybrid_plugin.data.splits import split_items
 from hybrid_plugin.errors import UsageError
-from hybrid_plugin.study.ablation import BASE_RECIPE, VARIANTS, AblationSettings, Variant, run_ablation
+from hybrid_plugin.study.ablation import BASE_RECIPE, VARIANTS, AblationSettings, Variant, _trained_model, run_ablation
 from hybrid_plugin.study.ablation_record import AblationRecord, ablation_markdown, read_records
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -192,3 +192,19 @@ def test_lsar_after_training_reuses_the_model_and_before_training_keeps_the_map_
     # a rerun finds every record done
     again = run_ablation(settings)
     assert [r.created for r in again] == [records[r.name].created if r.name in records else r.created for r in again]
+
+
+def test_a_finished_run_made_before_a_setting_existed_is_reused(tmp_path):
+    """A report without a setting added later (its default then) is the same run; another value is refused."""
+    settings = AblationSettings(work=tmp_path / "work", out=tmp_path / "records", variants=("scale100-hn",))
+    folder = tmp_path / "work" / "scale100-hn" / "model"
+    folder.mkdir(parents=True)
+    old = settings.training_settings("scale100-hn").to_json()
+    del old["language_temperature"]  # the runs of the first ablation did not know it
+    (folder / "training.json").write_text(json.dumps({"settings": old, "global_step": 100}))
+    assert _trained_model(settings, "scale100-hn", qa=None)["global_step"] == 100
+    old["language_temperature"] = old_default = 0.7
+    assert settings.training_settings("scale100-hn").language_temperature != old_default
+    (folder / "training.json").write_text(json.dumps({"settings": old}))
+    with pytest.raises(UsageError, match=r"other settings \(language_temperature\)"):
+        _trained_model(settings, "scale100-hn", qa=None)
