@@ -165,3 +165,24 @@ def stock_faiss_search(tmp_path):
         return [line.split() for line in output.read_text().splitlines()]
 
     return search
+
+
+@pytest.fixture()
+def run_stock():
+    """``run(args, cwd)``: a stock command (``python -m pyserini…``, ``ir_measures``, ``hybrid-plugin``) as a user
+    runs it, with the virtual environment's ``bin`` first on ``PATH`` and no ``JAVA_HOME`` (the plugin's own Java
+    set-up must do); asserts it succeeded and returns its standard output."""
+    import os
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+
+    def run(args: list[str], cwd: Path) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+        done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{args[:4]} failed:\n{done.stderr[-3000:]}"
+        return done.stdout
+
+    return run

@@ -27,7 +27,8 @@ __all__ = [
     "unit_float",
 ]
 
-DATASET_HELP = "xquad-r, mlqa-r, a LAReQA-style folder, a parallel .jsonl file or a prepared folder"
+DATASET_HELP = ("xquad-r, mlqa-r, a LAReQA-style folder, a parallel .jsonl file, a prepared folder or a BEIR folder "
+                "(beir:PATH)")
 
 
 def positive_int(text: str) -> int:
@@ -86,11 +87,14 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, flag: str | None = No
                         help="local copy of a named set's files (no download)")
     parser.add_argument("--languages", metavar="L,L,...", type=language_list, help="keep only these languages")
     parser.add_argument("--limit", metavar="N", type=positive_int, help="keep the first N items (quick checks)")
+    parser.add_argument("--split", default="test", metavar="NAME",
+                        help="the qrels split of a BEIR folder (qrels/NAME.tsv; default: test)")
 
 
 def load_dataset_arguments(args: argparse.Namespace) -> ParallelQA:
     """Load the collection named by :func:`add_dataset_arguments`' options."""
-    qa = load_parallel_qa(args.dataset, data=args.data, languages=args.languages)
+    qa = load_parallel_qa(args.dataset, data=args.data, languages=args.languages,
+                          split=getattr(args, "split", "test"))
     return qa.limit(args.limit)
 
 

@@ -9,6 +9,10 @@ What lives here:
 * :mod:`~hybrid_plugin.data.afriqa`, :mod:`~hybrid_plugin.data.ntrex`, :mod:`~hybrid_plugin.data.tatoeba` --
   :func:`read_afriqa_folder`, :func:`read_ntrex_folder`, :func:`read_tatoeba_folder` (:class:`TatoebaSet` of
   :class:`Bitext`: one per language, with English);
+* :mod:`~hybrid_plugin.data.beir`, :mod:`~hybrid_plugin.data.beir_convert`, :mod:`~hybrid_plugin.data.beir_sets`
+  -- BEIR folders: :class:`BeirCollection` (graded, many-to-many qrels), :func:`read_beir`, the conversions to and
+  from a parallel collection, :func:`write_beir` (``prepare --format beir``), the named BEIR sets
+  (:data:`BEIR_SETS`, :func:`fetch_beir_set`, MD5-verified);
 * :mod:`~hybrid_plugin.data.languages` -- the language table of the named sets (:data:`LANGUAGES`: codes, scripts,
   XLM-R's pre-training languages) and the resource level of a language (:func:`resource_levels`);
 * :mod:`~hybrid_plugin.data.registry` -- :data:`DATASETS`, :class:`DatasetSpec`, :func:`fetch_dataset` (pinned,
@@ -32,6 +36,9 @@ Example::
 from __future__ import annotations
 
 from hybrid_plugin.data.afriqa import read_afriqa_folder
+from hybrid_plugin.data.beir import BeirCollection, read_beir
+from hybrid_plugin.data.beir_convert import beir_from_parallel_qa, beir_to_parallel_qa, write_beir
+from hybrid_plugin.data.beir_sets import BEIR_SETS, fetch_beir_set
 from hybrid_plugin.data.collection import Candidate, ParallelQA, check_name
 from hybrid_plugin.data.jsonl import read_parallel_jsonl
 from hybrid_plugin.data.languages import LANGUAGES, Language, ResourceLevel, resource_levels
@@ -43,8 +50,10 @@ from hybrid_plugin.data.splits import DataSplit, SplitInfo, split_items
 from hybrid_plugin.data.tatoeba import Bitext, TatoebaSet, read_tatoeba_folder
 
 __all__ = [
+    "BEIR_SETS",
     "DATASETS",
     "LANGUAGES",
+    "BeirCollection",
     "Bitext",
     "Candidate",
     "DataSplit",
@@ -54,17 +63,22 @@ __all__ = [
     "ResourceLevel",
     "SplitInfo",
     "TatoebaSet",
+    "beir_from_parallel_qa",
+    "beir_to_parallel_qa",
     "check_name",
     "data_cache_dir",
+    "fetch_beir_set",
     "fetch_dataset",
     "load_parallel_qa",
     "load_tatoeba",
     "read_afriqa_folder",
+    "read_beir",
     "read_lareqa_folder",
     "read_ntrex_folder",
     "read_parallel_jsonl",
     "read_tatoeba_folder",
     "resource_levels",
     "split_items",
+    "write_beir",
 ]
 

@@ -1,9 +1,9 @@
 """One entry point for every source of a parallel QA collection: :func:`load_parallel_qa` (and
 :func:`load_tatoeba` for the Tatoeba bitexts, which are not one parallel collection).
 
-It chooses the reader from what it is given -- a registered name, a LAReQA folder, an AfriQA or NTREX-128 folder
-(by what the folder holds), a parallel JSONL file or a folder written by ``hybrid-plugin prepare`` -- and never
-from substrings of a path.
+It chooses the reader from what it is given -- a registered name, a LAReQA folder, an AfriQA, NTREX-128 or BEIR
+folder (by what the folder holds; ``beir:PATH`` names a BEIR folder explicitly), a parallel JSONL file or a folder
+written by ``hybrid-plugin prepare`` -- and never from substrings of a path.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from hybrid_plugin.data.afriqa import AFRIQA_NAME, read_afriqa_folder
+from hybrid_plugin.data.beir import beir_language_folders, is_beir_folder, read_beir, read_beir_folder
+from hybrid_plugin.data.beir_convert import beir_to_parallel_qa
+from hybrid_plugin.data.beir_sets import BEIR_SETS, fetch_beir_set
 from hybrid_plugin.data.collection import ParallelQA, name_from_path
 from hybrid_plugin.data.jsonl import read_parallel_jsonl
 from hybrid_plugin.data.lareqa import read_lareqa_folder
@@ -25,13 +28,15 @@ from hybrid_plugin.errors import UsageError
 # hybrid_plugin/data/__init__.py and so this file; when prepared is imported first it is still half-made here.
 from hybrid_plugin.pyserini import prepared
 
-__all__ = ["NAMED_COLLECTIONS", "load_parallel_qa", "load_tatoeba"]
+__all__ = ["BEIR_PREFIX", "NAMED_COLLECTIONS", "load_parallel_qa", "load_tatoeba"]
 
 _LAREQA = ("xquad-r", "mlqa-r")
 _AFRIQA_SPLITS = {AFRIQA_NAME: "test", f"{AFRIQA_NAME}-train": "train", f"{AFRIQA_NAME}-dev": "dev"}
 _TATOEBA_PAIR = f"{TATOEBA_NAME}-"
+BEIR_PREFIX = "beir:"
+"""``beir:PATH`` names a BEIR folder (a folder in BEIR's layout is also recognised without it)."""
 
-NAMED_COLLECTIONS: tuple[str, ...] = (*_LAREQA, *_AFRIQA_SPLITS, NTREX_NAME, f"{_TATOEBA_PAIR}<lang>")
+NAMED_COLLECTIONS: tuple[str, ...] = (*_LAREQA, *_AFRIQA_SPLITS, NTREX_NAME, f"{_TATOEBA_PAIR}<lang>", *BEIR_SETS)
 """The names :func:`load_parallel_qa` knows (``tatoeba-<lang>``: one Tatoeba language with English)."""
 
 
@@ -40,6 +45,7 @@ def load_parallel_qa(
     *,
     data: str | Path | None = None,
     languages: Iterable[str] | None = None,
+    split: str = "test",
 ) -> ParallelQA:
     """Load a parallel QA collection by name or path.
 
@@ -48,13 +54,18 @@ def load_parallel_qa(
             ``"xquad-r"``, ``"mlqa-r"`` (LAReQA); ``"afriqa"`` (its test split), ``"afriqa-train"``,
             ``"afriqa-dev"`` (:mod:`~hybrid_plugin.data.afriqa`); ``"ntrex-128"`` (:mod:`~hybrid_plugin.data.ntrex`);
             ``"tatoeba-<lang>"``, one Tatoeba language with English (``"tatoeba-de"``,
-            :meth:`~hybrid_plugin.data.tatoeba.TatoebaSet.pair`). Or a path: a LAReQA-style folder, an AfriQA or
-            NTREX-128 folder (one holding ``gold_passages/``, or ``NTREX-128/`` and ``DOCUMENT_IDS.tsv``), a
-            parallel JSONL file, or a folder written by ``hybrid-plugin prepare`` (``topics/``, ``qrels/``,
-            ``corpus/``).
+            :meth:`~hybrid_plugin.data.tatoeba.TatoebaSet.pair`); the BEIR sets of
+            :data:`~hybrid_plugin.data.beir_sets.BEIR_SETS` (``"scifact"``, ``"nfcorpus"``; their judgments
+            must fit a parallel collection, else evaluate them with ``evaluate_beir``). Or a path: a
+            LAReQA-style folder, an AfriQA or NTREX-128 folder (one holding ``gold_passages/``, or ``NTREX-128/``
+            and ``DOCUMENT_IDS.tsv``), a parallel JSONL file, a folder written by ``hybrid-plugin prepare``
+            (``topics/``, ``qrels/``, ``corpus/``), or a BEIR folder (``corpus.jsonl``, ``queries.jsonl``,
+            ``qrels/``; ``beir:PATH`` says so explicitly) whose judgments fit a parallel collection
+            (:mod:`~hybrid_plugin.data.beir_convert`).
         data: for a named set, a local copy of its files instead of downloading (``../shared/data/<name>``).
         languages: restrict to these languages (the plugin's codes, :mod:`~hybrid_plugin.data.languages`), in
             this order. AfriQA and NTREX-128 read only these.
+        split: the qrels split of a BEIR folder (``qrels/<split>.tsv``). Defaults to ``"test"``.
 
     Raises:
         UsageError: an unknown name or language, ``data`` with a path. DataError: a missing or malformed file, a
@@ -67,12 +78,19 @@ def load_parallel_qa(
         load_parallel_qa("ntrex-128", data="../shared/data/ntrex-128", languages=["en", "yo"]).languages
     """
     key = str(name_or_path)
+    if key in BEIR_SETS:
+        folder = fetch_beir_set(key) if data is None else Path(data)
+        qa = beir_to_parallel_qa(read_beir_folder(folder, split=split, name=key))
+        return qa if languages is None else qa.select_languages(languages)
     named = _load_named(key, data, languages)
     if named is not None:
         return named
     if data is not None:
         raise UsageError(f"--data is for the named sets ({', '.join(NAMED_COLLECTIONS)}); {key!r} is a path already")
-    path = Path(key)
+    path = Path(key.removeprefix(BEIR_PREFIX))
+    if key.startswith(BEIR_PREFIX) or is_beir_folder(path) or beir_language_folders(path):
+        qa = beir_to_parallel_qa(read_beir(path, split=split))
+        return qa if languages is None else qa.select_languages(languages)
     if _is_afriqa(path):
         return read_afriqa_folder(path, languages, name=name_from_path(path.name))
     if _is_ntrex(path):
@@ -133,5 +151,5 @@ def _read_path(path: Path) -> ParallelQA:
     if path.is_dir():
         return read_lareqa_folder(path)
     raise UsageError(f"unknown dataset {str(path)!r}: expected one of {', '.join(NAMED_COLLECTIONS)}, a "
-                     "LAReQA-style, AfriQA or NTREX-128 folder, a parallel .jsonl file or a folder written by "
+                     "LAReQA-style, AfriQA, NTREX-128 or BEIR folder, a parallel .jsonl file or a folder written by "
                      "'hybrid-plugin prepare'")

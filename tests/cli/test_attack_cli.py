@@ -4,8 +4,6 @@ and its topic files searched by the stock ``pyserini.search.faiss`` giving the i
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,19 +44,13 @@ def test_a_foreign_output_folder_is_refused_untouched(tmp_path, shared_data, tin
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
-def run(args: list[str], cwd: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["OMP_NUM_THREADS"] = "1"
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{args[:4]} failed:\n{done.stderr[-3000:]}"
-    return done.stdout
 
 
 @pytest.mark.slow
 @pytest.mark.java
 def test_attacked_topics_keep_the_budget_and_the_stock_search_gives_the_in_process_numbers(
-        tmp_path, shared_data, tiny_xquad_model, one_torch_thread, capsys):
+        tmp_path, shared_data, tiny_xquad_model, one_torch_thread, capsys, run_stock):
+    run = run_stock
     from hybrid_plugin.data.loading import load_parallel_qa
     from hybrid_plugin.evaluation.pipeline import evaluate
     from hybrid_plugin.perturb.attack import AttackSettings

@@ -3,8 +3,6 @@ exported model encodes the perturbed questions itself) -> ``ir_measures``, again
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,16 +14,11 @@ BIN = Path(sys.executable).parent
 LIMIT = 30
 
 
-def run(args: list[str], cwd: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["OMP_NUM_THREADS"] = "1"
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{args[:4]} failed:\n{done.stderr[-3000:]}"
-    return done.stdout
 
 
-def test_stock_search_of_perturbed_topics_equals_the_in_process_numbers(tmp_path, shared_data, tiny_xquad_model):
+def test_stock_search_of_perturbed_topics_equals_the_in_process_numbers(tmp_path, shared_data, tiny_xquad_model,
+                                                                       run_stock):
+    run = run_stock
     from hybrid_plugin.evaluation.pipeline import evaluate
     from hybrid_plugin.data.loading import load_parallel_qa
     from hybrid_plugin.perturb.kinds import Perturbation

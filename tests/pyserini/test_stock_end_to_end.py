@@ -5,8 +5,6 @@ The scores the stock tools give must equal those computed in-process from senten
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,12 +17,6 @@ BIN = Path(sys.executable).parent
 LIMIT = 40
 
 
-def run(args: list[str], cwd: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{args[:4]} failed:\n{done.stderr[-3000:]}"
-    return done.stdout
 
 
 def in_process_scores(model, qa, query_lang: str, pool_lang: str) -> dict[str, float]:
@@ -48,7 +40,8 @@ def in_process_scores(model, qa, query_lang: str, pool_lang: str) -> dict[str, f
     return {"AP@1000": float(np.mean(aps)), "nDCG@10": float(np.mean(ndcgs)), "R@1": float(np.mean(r1))}
 
 
-def test_stock_pyserini_reproduces_in_process_scores(tmp_path, shared_data, default_model_path):
+def test_stock_pyserini_reproduces_in_process_scores(tmp_path, shared_data, default_model_path, run_stock):
+    run = run_stock
     from sentence_transformers import SentenceTransformer
 
     from hybrid_plugin.data.loading import load_parallel_qa
