@@ -47,8 +47,10 @@ reproduce: setup
 
 # the project's leaderboard page and its Markdown / CSV twins, from the committed results
 # (benchmarks/leaderboard/README.md says what is on it)
+# the recipe study's untuned base is the full study's (the same model and sets): only its debiased twin is added
 LEADERBOARD_RESULTS = benchmarks/results/bm25/* $(foreach study,full sweep,\
-	benchmarks/reproduce/$(study)/eval/*/base benchmarks/reproduce/$(study)/eval/*/*/seed*)
+	benchmarks/reproduce/$(study)/eval/*/base benchmarks/reproduce/$(study)/eval/*/*/seed*) \
+	$(wildcard benchmarks/reproduce/recipe/eval/*/base+*) $(wildcard benchmarks/reproduce/recipe/eval/*/*/seed*)
 
 leaderboard: setup
 	$(BIN)/hybrid-plugin report $(LEADERBOARD_RESULTS) --out benchmarks/leaderboard \

@@ -75,7 +75,7 @@ ALL_COLUMNS: tuple[Column, ...] = (
 
 # training keys that, besides base model, sampling and alpha, define a configuration (seeds aside)
 _CONFIG_KEYS = ("train_dataset", "train_languages", "steps", "max_steps", "epochs", "batch_size", "learning_rate",
-                "train_limit", "hard_negatives")
+                "train_limit", "hard_negatives", "scale", "loss")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -121,6 +121,10 @@ def configuration(results: EvaluationResults) -> Configuration:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise _bad(results, "dataset.limit", "a positive integer or null", limit)
     extra = tuple((k, json.dumps(training[k], sort_keys=True)) for k in _CONFIG_KEYS if k in training)
+    debias = (results.settings or {}).get("debias")
+    if isinstance(debias, dict):  # a debiased evaluation is its own row (evaluate --debias, the study's "+lsar")
+        fitted = debias.get("fitted_on") if isinstance(debias.get("fitted_on"), dict) else {}
+        extra += (("debias", f"{debias.get('method')} ({fitted.get('dataset')})"),)
     return Configuration(results.dataset.name, limit, str(model), sampling, None if alpha is None else float(alpha),
                          extra)
 
@@ -237,7 +241,8 @@ class Leaderboard:
         show_train = any(row.train_dataset for row in ours)
         # training settings that differ between rows (else two rows would look alike)
         keys = {k for row in ours for k, _ in row.extra}
-        varying = sorted(k for k in keys if len({dict(row.extra)[k] for row in ours if k in dict(row.extra)}) > 1)
+        varying = sorted(k for k in keys if k == "debias"  # a debiased row beside the same model without it
+                         or len({dict(row.extra)[k] for row in ours if k in dict(row.extra)}) > 1)
         header = ["model", "sampling", "α", *(["trained on"] if show_train else []),
                   *(["settings"] if varying else []), "seeds", "n", *(c.header for c in self.columns)]
         align = ["l", "l", "r", *(["l"] if show_train else []), *(["l"] if varying else []), "l", "r",

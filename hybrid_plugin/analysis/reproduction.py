@@ -138,7 +138,7 @@ def _read_plan(folder: Path) -> ReproduceSettings:
     if unknown:
         raise DataError(f"unknown study setting(s) {', '.join(map(repr, unknown))}", path)
     try:
-        return ReproduceSettings(out=folder, **plan)
+        return ReproduceSettings.from_plan(plan, folder)
     except UsageError as exc:
         raise DataError(f"not a valid study plan ({exc.message})", path) from None
 
@@ -208,6 +208,10 @@ def study_command(settings: ReproduceSettings, *, seeds: int | None = None) -> s
             continue
         if key == "hard_negatives":
             args.append("--hard-negatives" if value else "--no-hard-negatives")
+        elif key == "debias":
+            args += ["--debias-fit-on", value["fit_on"]]
+            args += ["--debias-method", value["method"]] if value["method"] != "lsar" else []
+            args += ["--debias-per-language", str(value["per_language"])] if value["per_language"] != 200 else []
         elif key in _FLAGS:
             args += [_FLAGS[key], f"{value:g}" if isinstance(value, float) else str(value)]
         else:

@@ -56,7 +56,7 @@ assert set(LEVELS) == set(KINDS)
 PLAN_FILE = "plan.json"
 _PLAN_FIELDS = ("preset", "model", "alphas", "seeds", "directions", "max_steps", "epochs", "batch_size",
                 "max_seq_length", "lr", "freeze_embeddings", "train_limit", "eval_limit", "scale", "hard_negatives",
-                "loss", "mini_batch_size")
+                "loss", "mini_batch_size", "backend", "precision", "debias")
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,8 @@ def read_study(study: Path) -> ReproduceSettings:
         raise DataError("malformed JSON (not written by hybrid-plugin reproduce?)", path) from None
     if not isinstance(plan, dict) or "preset" not in plan:
         raise DataError("expected the JSON object of a study's settings (with 'preset')", path)
-    values = {k: plan[k] for k in _PLAN_FIELDS if k in plan}
-    values["directions"] = tuple(tuple(d) for d in values.get("directions", ())) or None
-    values["alphas"] = tuple(values.get("alphas", (1.0, 0.0, 0.5)))
     try:
-        return ReproduceSettings(out=Path(study), **values)
+        return ReproduceSettings.from_plan({k: plan[k] for k in _PLAN_FIELDS if k in plan}, Path(study))
     except (TypeError, UsageError) as exc:
         raise DataError(f"not a study's settings: {exc}", path) from None
 

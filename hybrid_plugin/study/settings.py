@@ -224,6 +224,27 @@ class ReproduceSettings:
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
+    @classmethod
+    def from_plan(cls, plan: dict[str, Any], out: Path) -> ReproduceSettings:
+        """The settings a ``plan.json`` (:meth:`plan`) was written from: a recipe field a plan leaves out is the
+        earlier studies' (:data:`RECIPE_DEFAULTS`), not the preset's; ``debias`` is unpacked.
+
+        Raises:
+            UsageError: a plan these settings refuse; TypeError: an unknown field.
+        """
+        values = {**RECIPE_DEFAULTS, **plan}
+        debias = values.pop("debias", None)
+        if isinstance(debias, dict):
+            values.update(debias=debias.get("fit_on"), debias_method=debias.get("method", "lsar"),
+                          debias_per_language=debias.get("per_language", 200))
+        elif debias is not None:
+            raise UsageError(f"a plan's debias must be an object, got {debias!r}")
+        if values.get("directions") is not None:
+            values["directions"] = tuple(tuple(d) for d in values["directions"])
+        if values.get("alphas") is not None:
+            values["alphas"] = tuple(values["alphas"])
+        return cls(out=Path(out), **values)
+
     def plan(self) -> dict[str, Any]:
         """The settings that decide the results (a resumed study must have the same)."""
         plan = {k: getattr(self, k) for k in _PLAN_KEYS}

@@ -34,7 +34,8 @@ def _settings_of(command: str, out: Path) -> ReproduceSettings:
                              max_steps=args.max_steps, batch_size=args.batch_size, eval_limit=args.eval_limit,
                              train_limit=args.train_limit, backend=args.backend, precision=args.precision,
                              scale=args.scale, hard_negatives=args.hard_negatives, loss=args.loss,
-                             mini_batch_size=args.mini_batch_size)
+                             mini_batch_size=args.mini_batch_size, debias=args.debias_fit_on,
+                             debias_method=args.debias_method, debias_per_language=args.debias_per_language)
 
 
 @settings(max_examples=40, deadline=None)
@@ -44,15 +45,26 @@ def _settings_of(command: str, out: Path) -> ReproduceSettings:
        batch_size=st.one_of(st.none(), st.integers(2, 128)), eval_limit=st.one_of(st.none(), st.integers(1, 50)),
        scale=st.one_of(st.none(), st.sampled_from([20.0, 50.0, 100.0])),
        hard_negatives=st.one_of(st.none(), st.booleans()),
+       debias=st.one_of(st.none(), st.tuples(st.sampled_from(["lsar", "center"]), st.sampled_from([200, 50]))),
        model=st.one_of(st.none(), st.just("some/model dir")))
 def test_the_study_command_gives_back_the_plan(preset, alphas, seeds, max_steps, batch_size, eval_limit, scale,
-                                               hard_negatives, model):
+                                               hard_negatives, debias, model):
+    fit = {} if debias is None else dict(debias="ntrex-128", debias_method=debias[0], debias_per_language=debias[1])
     study = ReproduceSettings(out=Path("s"), preset=preset, alphas=tuple(alphas), seeds=seeds, max_steps=max_steps,
                               batch_size=batch_size, eval_limit=eval_limit, scale=scale,
-                              hard_negatives=hard_negatives, model=model)
+                              hard_negatives=hard_negatives, model=model, **fit)
     command = study_command(study)
     assert "# also" not in command
     assert _settings_of(command, Path("s")).plan() == study.plan()
+    assert ReproduceSettings.from_plan(json.loads(json.dumps(study.plan())), Path("s")).plan() == study.plan()
+
+
+def test_a_plan_written_before_the_recipe_options_reads_as_the_earlier_recipe():
+    """The full study's plan.json has no scale / hard_negatives: it ran at scale 20 without hard negatives, whatever
+    the presets say now, and its command says so."""
+    old = ReproduceSettings.from_plan(json.loads((ROOT / "benchmarks/reproduce/full/plan.json").read_text()), Path("s"))
+    assert (old.scale, old.hard_negatives) == (20.0, False)
+    assert study_command(old).startswith("hybrid-plugin reproduce --preset full --scale 20 --no-hard-negatives")
 
 
 def test_more_seeds_than_the_plan_and_library_only_settings():
