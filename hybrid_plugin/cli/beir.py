@@ -17,6 +17,8 @@ def run(args: argparse.Namespace) -> None:
     # torch-loading modules imported here, so that `hybrid-plugin --help` stays fast
     from hybrid_plugin.data.beir import read_beir
     from hybrid_plugin.data.beir_sets import BEIR_SETS, fetch_beir_set
+    from hybrid_plugin.debias.embeddings import read_debias
+    from hybrid_plugin.debias.module import DEBIAS_FOLDER
     from hybrid_plugin.evaluation.beir_eval import beir_markdown, evaluate_beir
 
     out = Path(args.out)
@@ -24,9 +26,13 @@ def run(args: argparse.Namespace) -> None:
     named = args.dataset in BEIR_SETS
     folder = fetch_beir_set(args.dataset) if named else Path(args.dataset.removeprefix("beir:"))
     beir = read_beir(folder, split=args.split, name=args.dataset if named else None)
-    results = evaluate_beir(beir, args.model, depth=args.depth, batch_size=args.batch_size, device=args.device)
+    debias = read_debias(args.debias)
+    results = evaluate_beir(beir, args.model, depth=args.depth, batch_size=args.batch_size, device=args.device,
+                            debias=debias, allow_same_data=args.allow_same_data)
     markdown = beir_markdown(results)
     claim_output(out, "beir")
+    if debias is not None:  # a copy of the transform applied, before the record that names it
+        debias.save(out / DEBIAS_FOLDER)
     with atomic_files() as open_new:  # the record and its table change together
         for name, text in ((BEIR_FILE, json.dumps(results.to_dict(), indent=1) + "\n"), ("beir.md", markdown)):
             with open_new(out / name) as handle:
@@ -51,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--depth", metavar="N", type=positive_int, default=1000, help="hits per query (1000)")
     parser.add_argument("--batch-size", metavar="N", type=positive_int, default=32, help="encoding batch size")
     parser.add_argument("--device", metavar="DEV", help="torch device (default: the best available)")
+    parser.add_argument("--debias", metavar="DIR", default=None,
+                        help="a language-bias removal fitted for --model (hybrid-plugin debias; --corpus-only fits "
+                             "it on this corpus), applied to query and document embeddings; a copy goes to "
+                             "DIR/debias/")
+    parser.add_argument("--allow-same-data", action="store_true",
+                        help="accept a --debias transform fitted on the evaluated collection itself (an oracle)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace this command's earlier output in DIR")
     parser.set_defaults(func=run)

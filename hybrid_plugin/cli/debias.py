@@ -8,7 +8,10 @@ import shlex
 from pathlib import Path
 
 from hybrid_plugin.cli.arguments import DATASET_HELP, language_list, positive_int
-from hybrid_plugin.data.loading import load_parallel_qa
+from hybrid_plugin.data.beir import beir_language_folders, is_beir_folder, read_beir
+from hybrid_plugin.data.beir_sets import BEIR_SETS, fetch_beir_set
+from hybrid_plugin.data.collection import ParallelQA
+from hybrid_plugin.data.loading import BEIR_PREFIX, load_parallel_qa
 from hybrid_plugin.debias.transform import METHODS
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.files import check_output, claim_output, staged_folder
@@ -39,14 +42,37 @@ def _check(args: argparse.Namespace) -> None:
             raise UsageError("--into-model and --out must be different folders")
 
 
+def _corpus_texts(args: argparse.Namespace) -> tuple[ParallelQA, str]:
+    """``--corpus-only``: the documents of the BEIR collection ``--fit-on`` names (queries and qrels unused), and
+    the description the transform records."""
+    from hybrid_plugin.evaluation.beir_debias import CORPUS_DESCRIPTION, beir_fit_texts  # the debias package
+
+    key = args.dataset
+    if args.limit is not None:
+        raise UsageError("--limit keeps items of a collection; with --corpus-only draw documents with --per-language")
+    if key in BEIR_SETS:
+        folder = fetch_beir_set(key) if args.data is None else args.data
+    elif args.data is None and (key.startswith(BEIR_PREFIX) or is_beir_folder(key) or beir_language_folders(key)):
+        folder = Path(key.removeprefix(BEIR_PREFIX))
+    else:
+        raise UsageError(f"--corpus-only fits on the documents of a BEIR collection (beir:PATH or a named BEIR set), "
+                         f"not {key!r}")
+    beir = read_beir(folder, split=args.split, name=key if key in BEIR_SETS else None)
+    return beir_fit_texts(beir, languages=args.languages), CORPUS_DESCRIPTION
+
+
 def run(args: argparse.Namespace) -> None:
     _check(args)
-    qa = load_parallel_qa(args.dataset, data=args.data, languages=args.languages).limit(args.limit)
+    if args.corpus_only:
+        qa, description = _corpus_texts(args)
+    else:
+        qa = load_parallel_qa(args.dataset, data=args.data, languages=args.languages, split=args.split)
+        qa, description = qa.limit(args.limit), ""
     from hybrid_plugin.debias.fitting import fit_debias  # imports torch when the model loads: not for --help
 
     debias = fit_debias(args.model, qa, method=args.method, rank=args.rank, per_language=args.per_language,
                         seed=args.seed, batch_size=args.batch_size, cache=not args.no_cache, device=args.device,
-                        show_progress=not args.quiet)
+                        show_progress=not args.quiet, description=description)
     out = Path(args.out)
     with staged_folder(out, overwrite=args.overwrite) as staged:
         debias.save(staged)
@@ -54,8 +80,13 @@ def run(args: argparse.Namespace) -> None:
     print(f"fitted {debias.describe()}")
     print(f"wrote {out} (digest {debias.digest[:12]})")
     model = [] if args.model is None else ["--model", args.model]
-    print("evaluate with it (on other data than it was fitted on):")
-    print("  " + shlex.join(["hybrid-plugin", "evaluate", "--dataset", "DATASET", *model, "--debias", str(out)]))
+    if args.corpus_only:
+        print("evaluate the collection with it (fitted on its documents, not its queries or qrels):")
+        command = ["hybrid-plugin", "beir", args.dataset, *model, "--debias", str(out), "--out", "DIR"]
+    else:
+        print("evaluate with it (on other data than it was fitted on):")
+        command = ["hybrid-plugin", "evaluate", "--dataset", "DATASET", *model, "--debias", str(out)]
+    print("  " + shlex.join(command))
     if args.into_model is not None:
         from hybrid_plugin.debias.module import with_projection  # imports torch
 
@@ -84,6 +115,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", metavar="DIR", type=Path, help="local copy of a named set's files (no download)")
     parser.add_argument("--languages", metavar="L,L,...", type=language_list, help="fit only these languages")
     parser.add_argument("--limit", metavar="N", type=positive_int, help="keep the first N items of --fit-on")
+    parser.add_argument("--corpus-only", action="store_true",
+                        help="fit on the documents of the BEIR collection --fit-on names, each in both roles; its "
+                             "queries and qrels are not used (domain adaptation for hybrid-plugin beir --debias: "
+                             "transductive over the corpus, not over the judgments; docs/beir.md)")
+    parser.add_argument("--split", default="test", metavar="NAME",
+                        help="the qrels split of a BEIR --fit-on (default: test)")
     parser.add_argument("--method", choices=METHODS, default="lsar",
                         help="center, lir or lsar (default: lsar, the one that needs no language id)")
     parser.add_argument("--rank", type=positive_int, metavar="R", default=None,

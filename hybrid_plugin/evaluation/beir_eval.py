@@ -15,6 +15,13 @@ largest minus the smallest rank (1-based, in the full ranking) of its relevant d
 a query's answers in every language together, large when it ranks its own language's answer first and the others
 far behind. A cell's ``bias`` is the mean over such queries (None when there is none).
 
+**Language-bias removal** (``debias=``, ``hybrid-plugin beir --debias DIR``): a transform fitted for the model
+(:mod:`hybrid_plugin.debias`) is applied to the query and document embeddings before the search and the bias (per
+role; per language for ``center`` / ``lir``, from the records' ``language``), and recorded in
+:attr:`BeirResults.debias`. A transform fitted on another model or on the evaluated collection itself is refused;
+one fitted on the collection's corpus alone (the target-domain adaptation,
+:func:`~hybrid_plugin.evaluation.beir_debias.beir_fit_texts`) is recorded as ``fitted_on_target_corpus``.
+
 What does not live here: reading BEIR folders (:mod:`hybrid_plugin.data.beir`), the parallel collections' mono /
 cross / multi evaluation (:mod:`hybrid_plugin.evaluation.pipeline`), which keeps its own measures unchanged.
 
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+import os
 from typing import TYPE_CHECKING, Any
 
 import ir_measures
@@ -38,8 +46,13 @@ import numpy as np
 from ir_measures import AP, RR, R, nDCG
 
 from hybrid_plugin.data.beir import BeirCollection
+from hybrid_plugin.debias.embeddings import read_debias
+from hybrid_plugin.debias.transform import LanguageDebias
 from hybrid_plugin.errors import UsageError
+from hybrid_plugin.evaluation.beir_debias import BeirDebias, apply_to_beir, prepare_beir_debias
+from hybrid_plugin.evaluation.embedding_cache import model_identity
 from hybrid_plugin.models import load_model, model_prompts
+from hybrid_plugin.models.loading import resolve_model
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -72,14 +85,16 @@ class BeirCell:
 
 @dataclass
 class BeirResults:
-    """A BEIR evaluation: the collection, split and model, a cell per query language and ``all``, and the values
-    of every query (``per_query[qid][measure]``)."""
+    """A BEIR evaluation: the collection, split and model, a cell per query language and ``all``, the values
+    of every query (``per_query[qid][measure]``), and the language-bias removal applied (``debias``: method,
+    rank, digest, ``fitted_on``, ``fitted_on_evaluated_data``, ``fitted_on_target_corpus``; None without one)."""
 
     dataset: str
     split: str
     model: str
     cells: dict[str, BeirCell]
     per_query: dict[str, dict[str, float]] = field(default_factory=dict)
+    debias: dict[str, Any] | None = None
 
     def cell(self, query_language: str) -> BeirCell:
         """The cell of a query language or :data:`ALL`."""
@@ -88,7 +103,8 @@ class BeirResults:
     def to_dict(self) -> dict[str, Any]:
         """The one JSON form."""
         return {"dataset": self.dataset, "split": self.split, "model": self.model, "measures": list(BEIR_MEASURES),
-                "cells": {k: c.to_dict() for k, c in self.cells.items()}, "per_query": self.per_query}
+                "debias": self.debias, "cells": {k: c.to_dict() for k, c in self.cells.items()},
+                "per_query": self.per_query}
 
 
 def beir_run(qids: Sequence[str], queries: np.ndarray, docids: Sequence[str], documents: np.ndarray,
@@ -147,8 +163,34 @@ def _cells(beir: BeirCollection, per_query: Mapping[str, Mapping[str, float]], b
     return cells
 
 
+def _load(model: SentenceTransformer | str | None, device: str | None, debias: LanguageDebias | None
+          ) -> tuple[SentenceTransformer, str, str | None, str | None]:
+    """The model, its name, and (a folder or cached hub id, with a transform to check) its path and digest."""
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        return model, type(model).__name__, None, None
+    name = "default" if model is None else os.fspath(model)
+    path = resolve_model(None if model is None else os.fspath(model))
+    loaded = load_model(path, device)
+    digest = None
+    if debias is not None:
+        digest = model_identity(path, name=name, prompts=model_prompts(loaded)).digest
+    return loaded, name, path, digest
+
+
+def _encode(st: SentenceTransformer, beir: BeirCollection, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The query and document embeddings (unit length), rows in ``beir.queries`` / ``beir.corpus`` order."""
+    prompts = model_prompts(st)
+    documents = st.encode([d.encoder_input(prompts["passage"]) for d in beir.corpus.values()], batch_size=batch_size,
+                          normalize_embeddings=True, convert_to_numpy=True)
+    queries = st.encode([prompts["query"] + q.text for q in beir.queries.values()], batch_size=batch_size,
+                        normalize_embeddings=True, convert_to_numpy=True)
+    return queries, documents
+
+
 def evaluate_beir(beir: BeirCollection, model: SentenceTransformer | str | None = None, *, depth: int = 1000,
-                  batch_size: int = 32, device: str | None = None) -> BeirResults:
+                  batch_size: int = 32, device: str | None = None,
+                  debias: LanguageDebias | str | os.PathLike[str] | None = None,
+                  allow_same_data: bool = False) -> BeirResults:
     """Evaluate ``model`` on ``beir`` (the protocol is in the module docstring).
 
     Args:
@@ -158,37 +200,44 @@ def evaluate_beir(beir: BeirCollection, model: SentenceTransformer | str | None 
         depth: hits per query. Defaults to 1000.
         batch_size: texts per encoding batch. Defaults to 32.
         device: where to encode (None: sentence-transformers chooses).
+        debias: a language-bias removal fitted for this model (or the folder ``hybrid-plugin debias`` wrote),
+            applied to the query and document embeddings before scoring; None (default): none.
+        allow_same_data: accept a transform fitted on the evaluated collection itself (an oracle, recorded as
+            ``fitted_on_evaluated_data``). Defaults to False.
 
     Returns:
-        BeirResults: a cell per query language and ``all``; per-query values.
+        BeirResults: a cell per query language and ``all``; per-query values; the transform's record.
 
     Raises:
-        UsageError: ``depth`` or ``batch_size`` below 1.
+        UsageError: ``depth`` or ``batch_size`` below 1; a transform fitted on another model (digest, dimension,
+            prompts), missing a language it needs, or fitted on the evaluated collection (checked before anything
+            is encoded).
+        DataError: a ``debias`` folder whose files are missing or malformed.
 
     Example::
 
-        results = evaluate_beir(read_beir_folder("beir/scifact"), "outputs/hybrid/model")
-        results.cell("all").values["nDCG@10"]
+        results = evaluate_beir(read_beir_folder("beir/scifact"), "outputs/hybrid/model", debias="debias-lsar")
+        results.cell("all").values["nDCG@10"], results.debias["digest"]
     """
     if depth < 1 or batch_size < 1:
         raise UsageError(f"depth and batch_size must be at least 1, got {depth} and {batch_size}")
-    loaded = isinstance(model, str) or model is None
-    name = "default" if model is None else str(model) if loaded else type(model).__name__
-    st = load_model(model, device) if loaded else model
-    prompts = model_prompts(st)
+    transform = read_debias(debias)
+    st, name, path, digest = _load(model, device, transform)
+    checked: BeirDebias | None = prepare_beir_debias(transform, beir, model=st, model_path=path, model_digest=digest,
+                                                     prompts=model_prompts(st), allow_same_data=allow_same_data)
     docids = list(beir.corpus)
     qids = list(beir.queries)
-    documents = st.encode([d.encoder_input(prompts["passage"]) for d in beir.corpus.values()], batch_size=batch_size,
-                          normalize_embeddings=True, convert_to_numpy=True)
-    queries = st.encode([prompts["query"] + q.text for q in beir.queries.values()], batch_size=batch_size,
-                        normalize_embeddings=True, convert_to_numpy=True)
+    queries, documents = _encode(st, beir, batch_size)
+    if checked is not None:
+        queries, documents = apply_to_beir(checked.transform, beir, queries, documents)
     run = beir_run(qids, queries, docids, documents, depth)
     per_query = score_beir_run({q: beir.qrels[q] for q in qids}, run)
     doc_languages = np.array([d.language for d in beir.corpus.values()])
     bias = {}
     if len(set(doc_languages.tolist())) > 1:
         bias = _bias(beir, qids, queries @ documents.T, {d: i for i, d in enumerate(docids)}, doc_languages)
-    return BeirResults(beir.name, beir.split, name, _cells(beir, per_query, bias), per_query)
+    return BeirResults(beir.name, beir.split, name, _cells(beir, per_query, bias), per_query,
+                       None if checked is None else checked.record())
 
 
 def beir_markdown(results: BeirResults) -> str:
@@ -199,7 +248,10 @@ def beir_markdown(results: BeirResults) -> str:
         print(beir_markdown(evaluate_beir(read_beir_folder("beir/xquad-r"))))
     """
     head = ["query language", "queries", *BEIR_MEASURES, "bias"]
-    lines = [f"# {results.dataset} ({results.split}), {results.model}", "",
+    title = f"# {results.dataset} ({results.split}), {results.model}"
+    if results.debias is not None:
+        title += f" + {results.debias['method']} ({results.debias['fitted_on']['dataset']})"
+    lines = [title, "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for lang, cell in results.cells.items():
         values = [f"{cell.values[m]:.4f}" for m in BEIR_MEASURES]
