@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _configure_logging(verbose: bool) -> None:
     """Default: warnings, and the plugin's own progress lines as ``hybrid-plugin: <message>``; ``-v``: the
     plugin's debug messages and every library's INFO logs, with times and logger names."""
+    loggers = [logging.getLogger(), *(v for v in logging.root.manager.loggerDict.values()
+                                      if isinstance(v, logging.Logger))]
+    for handler in [h for lg in loggers for h in lg.handlers if isinstance(h, logging.StreamHandler)]:
+        if getattr(handler.stream, "closed", False):  # set up under a stream closed since (a test's capture)
+            handler.stream = sys.stderr  # not setStream(): it flushes the closed stream first
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     plugin = logging.getLogger("hybrid_plugin")
