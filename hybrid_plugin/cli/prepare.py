@@ -20,7 +20,8 @@ def run(args: argparse.Namespace) -> None:
     print(f"{qa.name}: {len(qa.languages)} languages, {len(qa.qids)} items, {qa.num_questions()} questions, "
           f"{qa.num_candidates()} candidates")
     if args.format == "beir":
-        beir = beir_from_parallel_qa(qa, split=args.split, pool=args.pool)
+        pool = args.pool.split(",") if args.pool and "," in args.pool else args.pool
+        beir = beir_from_parallel_qa(qa, split=args.split, pool=pool)
         root = write_beir(beir, args.out, overwrite=args.overwrite)
         corpus, queries, qrels = beir_files(root, beir.split)
         print(f"corpus:  {corpus}\nqueries: {queries}\nqrels:   {qrels}")
@@ -43,8 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=FORMATS, default="pyserini",
                         help="pyserini (topics / corpus / qrels per language) or beir (one BEIR folder; --split "
                              "names its qrels file) (default: pyserini)")
-    parser.add_argument("--pool", metavar="LANG",
+    parser.add_argument("--pool", metavar="LANG[,LANG...]",
                         help="--format beir: the corpus is this language's pool alone, searched by the queries of "
-                             "the other languages (X->LANG; default: every pool and every query)")
+                             "the other languages (X->LANG; several: X->a pool of those languages, queried from "
+                             "the others; default: every pool and every query)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files with other content")
     parser.set_defaults(func=run)

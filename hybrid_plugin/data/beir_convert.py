@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from hybrid_plugin.data.beir import QRELS_HEADER, BeirCollection, BeirDocument, BeirQuery
@@ -33,7 +34,8 @@ __all__ = ["beir_files", "beir_from_parallel_qa", "beir_to_parallel_qa", "write_
 logger = logging.getLogger(__name__)
 
 
-def beir_from_parallel_qa(qa: ParallelQA, *, split: str = "test", pool: str | None = None) -> BeirCollection:
+def beir_from_parallel_qa(qa: ParallelQA, *, split: str = "test", pool: str | Sequence[str] | None = None
+                          ) -> BeirCollection:
     """``qa`` as a BEIR collection (the mapping is in the module docstring).
 
     Args:
@@ -41,8 +43,10 @@ def beir_from_parallel_qa(qa: ParallelQA, *, split: str = "test", pool: str | No
         split: the name of the qrels split. Defaults to ``"test"``.
         pool: one language whose candidates alone make the corpus, searched by the queries of every *other*
             language (the X -> Y protocol of bitext sets: Tatoeba's xx -> eng, NTREX-128's X -> en, AfriQA's X ->
-            pivot, where a query's own language would hold the query itself). None (default): every pool, every
-            query (the multilingual pool), which reads back as ``qa``.
+            pivot, where a query's own language would hold the query itself); or several such languages (X -> a
+            multilingual pool of those languages, searched by the queries of every language outside it: each
+            query judged against its translation in every pool language, so language bias is defined). None
+            (default): every pool, every query (the multilingual pool), which reads back as ``qa``.
 
     Raises:
         UsageError: ``pool`` is not a language of ``qa`` with candidates.
@@ -52,16 +56,17 @@ def beir_from_parallel_qa(qa: ParallelQA, *, split: str = "test", pool: str | No
         beir = beir_from_parallel_qa(load_parallel_qa("xquad-r", data="../shared/data/xquad-r"))
         len(beir.queries), len(beir.corpus)         # (13090, 13238)
     """
-    if pool is not None and not qa.candidates.get(pool):
-        pooled = [lang for lang in qa.languages if qa.candidates[lang]]
-        raise UsageError(f"--pool {pool!r} is not a pool of {qa.name}; its pools: {', '.join(pooled)}")
-    pools = qa.languages if pool is None else (pool,)
+    pools = qa.languages if pool is None else (pool,) if isinstance(pool, str) else tuple(pool)
+    for lang in pools if pool is not None else ():
+        if not qa.candidates.get(lang):
+            pooled = [lang for lang in qa.languages if qa.candidates[lang]]
+            raise UsageError(f"--pool {lang!r} is not a pool of {qa.name}; its pools: {', '.join(pooled)}")
     corpus = {c.docid: BeirDocument(c.docid, "", c.text, c.language, c.paragraph, c.sentence)
               for lang in pools for c in qa.candidates[lang]}
     queries: dict[str, BeirQuery] = {}
     qrels: dict[str, dict[str, int]] = {}
     for lang in qa.languages:
-        if lang == pool:
+        if pool is not None and lang in pools:
             continue
         for item, text in qa.questions[lang].items():
             qid = f"{lang}.{item}"

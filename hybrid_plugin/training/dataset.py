@@ -41,6 +41,8 @@ def build_training_dataset(qa: ParallelQA, *, hard_negatives: bool = False, seed
     paragraph in the passage's language (a different text; a random sentence of another paragraph when the
     paragraph has no other). Hidden metadata columns (:data:`~hybrid_plugin.sampling.METADATA_COLUMNS`): item
     index, query and passage language (``ClassLabel`` over ``qa.languages``) and integer ids of the passage texts.
+    A pair whose question *is* its passage (parallel text such as NTREX-128 read as a collection, where an item's
+    own-language candidate is the sentence itself) is left out: it teaches nothing, and the X-Y pairs remain.
 
     Args:
         qa (ParallelQA): the collection (use ``qa.limit(n)`` / ``qa.select_languages(...)`` to cut it).
@@ -85,7 +87,7 @@ class _RowBuilder:
         self.lang_index = {lang: i for i, lang in enumerate(qa.languages)}
         self.text_ids: dict[str, int] = {}
         self.paragraphs = {lang: _paragraphs(qa, lang) for lang in qa.languages} if hard_negatives else {}
-        self.fallbacks = 0
+        self.fallbacks = self.same_text = 0
         self.data: dict[str, list[Any]] = {name: [] for name in (
             *_TEXT_COLUMNS, ITEM_COLUMN, QUERY_LANGUAGE_COLUMN, PASSAGE_LANGUAGE_COLUMN, *TEXT_ID_COLUMNS)}
 
@@ -99,7 +101,12 @@ class _RowBuilder:
                     continue
                 negative_text, neg_id = self._negative(positive, p)
                 for q in item_langs:
+                    if qa.questions[q][qid] == positive.text:  # parallel text: a sentence and itself
+                        self.same_text += 1
+                        continue
                     self._add(qa.questions[q][qid], positive.text, negative_text, item, q, p, neg_id)
+        if self.same_text:
+            logger.info("%d pairs of a text with itself left out (parallel text's own-language pairs)", self.same_text)
         if not self.data["anchor"]:
             raise UsageError(f"{qa.name} gives no training pairs")
         if self.fallbacks:
