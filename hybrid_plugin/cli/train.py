@@ -76,14 +76,15 @@ def settings_from_args(args: argparse.Namespace) -> TrainingSettings:
 def evaluator_from_args(args: argparse.Namespace) -> Any:
     """The ``--eval`` evaluator (mono / cross / multi mAP during training), or None."""
     if args.eval is None:
-        if args.eval_data or args.eval_limit or args.eval_steps:
-            raise UsageError("--eval-data, --eval-limit and --eval-steps go with --eval DATASET")
+        if args.eval_data or args.eval_limit or args.eval_steps or args.eval_pairs:
+            raise UsageError("--eval-data, --eval-limit, --eval-steps and --eval-pairs go with --eval DATASET")
         return None
     from hybrid_plugin.evaluation.evaluator import MultilingualRetrievalEvaluator  # imports torch: only with --eval
 
     qa = load_parallel_qa(args.eval, data=args.eval_data)
     name = qa.name.replace("-", "_")
-    return MultilingualRetrievalEvaluator(qa, max_questions=args.eval_limit, name=name)
+    return MultilingualRetrievalEvaluator(qa, max_questions=args.eval_limit, name=name,
+                                          pairs=args.eval_pairs or "all")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -194,6 +195,9 @@ def _add_data_evaluation_and_run(parser: argparse.ArgumentParser) -> None:
     evaluation.add_argument("--eval-data", metavar="DIR", help="local folder of a named --eval DATASET")
     evaluation.add_argument("--eval-limit", type=positive_int, metavar="N", help="evaluate on its first N items")
     evaluation.add_argument("--eval-steps", type=positive_int, metavar="N", help="evaluate every N steps instead")
+    evaluation.add_argument("--eval-pairs", metavar="SPEC",
+                            help="cross-lingual pairs scored, as evaluate --pairs: sample:N[:SEED] (every X<->en plus "
+                                 "N others: NTREX-128 has 16,256 pairs) or all (default)")
     run_group = parser.add_argument_group("run")
     run_group.add_argument("--seed", type=int, default=0, help="(default: 0)")
     run_group.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT")

@@ -24,6 +24,7 @@ from sentence_transformers.sentence_transformer.evaluation import SentenceEvalua
 from hybrid_plugin.data import ParallelQA
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.evaluation.encoding import encode_parallel_qa
+from hybrid_plugin.evaluation.pairs import PairChoice
 from hybrid_plugin.evaluation.ranking import CollectionLayout
 from hybrid_plugin.evaluation.cells import SETTINGS, DatasetInfo, ModelInfo
 from hybrid_plugin.evaluation.results import EvaluationResults
@@ -60,6 +61,9 @@ class MultilingualRetrievalEvaluator(SentenceEvaluator):
         write_csv (bool, default True): append the metrics to ``<output_path>/<name>_results.csv``.
         backend (str, default "torch"), precision (str, default "fp32"): encode with a copy of the model exported
             to this backend at every call (see :mod:`hybrid_plugin.models.backends`); training stays PyTorch.
+        pairs (str, default "all"): the cross-lingual pairs scored, as ``evaluate --pairs``: ``"sample:N[:SEED]"``
+            scores every X -> en and en -> X plus N seeded other pairs (NTREX-128's 128 languages give 16,256
+            pairs; ``map_cross`` is then the mean over the scored pairs).
 
     Returns (``__call__``):
         ``{"<name>_map_mono", "<name>_map_cross", "<name>_map_multi", "<name>_map_mean", "<name>_bias"}``
@@ -81,8 +85,9 @@ class MultilingualRetrievalEvaluator(SentenceEvaluator):
     def __init__(self, qa: ParallelQA, *, max_questions: int | None = None, languages: Iterable[str] | None = None,
                  name: str = "", batch_size: int = 32, show_progress_bar: bool = False,
                  primary_metric: PrimaryMetric = "map_mean", write_csv: bool = True,
-                 backend: str = "torch", precision: str = "fp32") -> None:
+                 backend: str = "torch", precision: str = "fp32", pairs: PairChoice | str = "all") -> None:
         super().__init__()
+        self.pairs = PairChoice.parse(pairs)  # a bad spec is a UsageError here, before any training step
         check_backend(backend, precision)
         if not isinstance(qa, ParallelQA):
             raise UsageError(f"qa must be a ParallelQA (see load_parallel_qa) but got {type(qa).__name__}")
@@ -114,7 +119,7 @@ class MultilingualRetrievalEvaluator(SentenceEvaluator):
             runtime = runtime_copy(model, self.backend, self.precision, folder)  # the model itself stays PyTorch
             encoded = encode_parallel_qa(runtime, self.qa, prompts=model_prompts(model), batch_size=self.batch_size,
                                          cache=None, show_progress=self.show_progress_bar)
-        return evaluate_embeddings(self.qa, encoded, depth=0)
+        return evaluate_embeddings(self.qa, encoded, depth=0, pairs=self.pairs)
 
     def __call__(self, model: SentenceTransformer, output_path: str | None = None, epoch: int = -1,
                  steps: int = -1) -> dict[str, float]:

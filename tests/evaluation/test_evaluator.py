@@ -46,3 +46,21 @@ def test_evaluator_writes_csv(tiny_model, xquad, tmp_path):
     evaluator(SentenceTransformer(str(tiny_model), device="cpu"), output_path=str(tmp_path), epoch=1, steps=5)
     rows = (tmp_path / evaluator.csv_file).read_text().splitlines()
     assert rows[0].split(",") == evaluator.csv_headers and rows[1].startswith("1,5,")
+
+
+def test_evaluator_with_sampled_pairs_gives_the_numbers_of_evaluate(tiny_model, shared_data, isolated_cache):
+    from sentence_transformers import SentenceTransformer
+
+    from hybrid_plugin.data.loading import load_parallel_qa
+
+    news = load_parallel_qa("ntrex-128", data=shared_data / "ntrex-128", languages=["en", "de", "es", "fr", "sw"])
+    model = SentenceTransformer(str(tiny_model), device="cpu")
+    evaluator = MultilingualRetrievalEvaluator(news, max_questions=6, name="news", pairs="sample:2:1")
+    metrics = evaluator(model)
+    results = evaluate(news.limit(6), str(tiny_model), out=None, cache=False, show_progress=False,
+                       pairs="sample:2:1")
+    assert len(results.pairs) == 5 + 2 * 4 + 2  # mono, X<->en, two sampled others
+    assert metrics["news_map_cross"] == pytest.approx(results.map["cross"], abs=1e-12)
+    assert metrics["news_map_multi"] == pytest.approx(results.map["multi"], abs=1e-12)
+    with pytest.raises(UsageError):
+        MultilingualRetrievalEvaluator(news, pairs="sample:x")

@@ -212,3 +212,18 @@ def test_a_malformed_results_file_or_record_changes_nothing(reader, case, tmp_pa
     before = snapshot(tmp_path)
     assert_refused(run_main(argv), bad.name)
     assert_unchanged(before, tmp_path)
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--eval", "xquad-r", "--eval-pairs", "sample:x"], "sample"),
+    (["--eval-pairs", "sample:3"], "go with --eval DATASET"),
+])
+def test_a_bad_training_time_pair_choice_is_refused_before_training(tmp_path, shared_data, extra, needle):
+    out = tmp_path / "run"
+    outcome = run_main(["train", "--train", "xquad-r", "--data", str(shared_data / "xquad-r"), "--out", str(out),
+                        "--max-steps", "1", "--eval-data", str(shared_data / "xquad-r"), *extra]
+                       if extra[0] == "--eval" else
+                       ["train", "--train", "xquad-r", "--data", str(shared_data / "xquad-r"), "--out", str(out),
+                        "--max-steps", "1", *extra])
+    assert_refused(outcome, needle)
+    assert not out.exists()
