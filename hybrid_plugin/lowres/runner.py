@@ -20,18 +20,15 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 import time
 from collections.abc import Callable
 
 from hybrid_plugin.debias.fitting import fit_debias
 from hybrid_plugin.debias.storage import DEBIAS_FILE
 from hybrid_plugin.debias.transform import LanguageDebias
-from hybrid_plugin.errors import DataError, UsageError
 from hybrid_plugin.evaluation.pipeline import evaluate, write_results
-from hybrid_plugin.files import atomic_write, check_output, claim_output, staged_folder
+from hybrid_plugin.files import claim_output, staged_folder
 from hybrid_plugin.lowres.bitext_cells import bitext_cell, write_per_query
 from hybrid_plugin.lowres.settings import (
     DEBIAS_FIT_ON,
@@ -44,6 +41,7 @@ from hybrid_plugin.lowres.settings import (
 )
 from hybrid_plugin.lowres.sets import LowresData
 from hybrid_plugin.lowres.summary import LowresSummary, summarise, write_summary
+from hybrid_plugin.study.folders import claim_study_folder, publish_outputs
 
 __all__ = ["PUBLISHED", "run_lowres"]
 
@@ -59,24 +57,8 @@ SEED = 0
 
 def _check_folder(settings: LowresSettings) -> None:
     """Refuse an ``out`` that is not new, empty or this study's; then claim it and record the settings."""
-    out = settings.out
-    check_output(out, overwrite=False, resumable=True)
-    path = out / SETTINGS_FILE
-    plan = settings.plan()
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise DataError("malformed JSON (not written by hybrid-plugin lowres?)", path) from None
-        if old != plan:
-            diff = sorted(k for k in set(old) | set(plan) if old.get(k) != plan.get(k))
-            raise UsageError(f"{out} holds a low-resource study with other settings ({', '.join(diff)}); resume it "
-                             "with the same options or choose another --out")
-        logger.info("resuming the low-resource study in %s", out)
-        return
-    claim_output(out, "lowres")
-    with atomic_write(path) as handle:
-        json.dump(plan, handle, indent=1)
+    if claim_study_folder(settings.out, SETTINGS_FILE, settings.plan(), "lowres"):
+        logger.info("resuming the low-resource study in %s", settings.out)
 
 
 class _Transforms:
@@ -128,15 +110,7 @@ def _run_cell(settings: LowresSettings, data: LowresData, transforms: _Transform
 
 def _publish(settings: LowresSettings) -> None:
     """Copy the small outputs that are newer than their published copies."""
-    if settings.publish is None:
-        return
-    for pattern in PUBLISHED:
-        for path in sorted(settings.out.glob(pattern)):
-            dest = settings.publish / path.relative_to(settings.out)
-            if dest.exists() and dest.stat().st_mtime >= path.stat().st_mtime:
-                continue
-            with path.open("rb") as source, atomic_write(dest, "wb") as target:
-                shutil.copyfileobj(source, target)
+    publish_outputs(settings.out, settings.publish, PUBLISHED)
 
 
 def _cells(settings: LowresSettings, models: list[StudyModel]) -> list[tuple[str, StudyModel, str | None]]:

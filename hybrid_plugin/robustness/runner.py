@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,10 +34,10 @@ from hybrid_plugin.analysis.severity_plots import SeverityCurve, plot_severity
 from hybrid_plugin.analysis.tables import write_markdown_table
 from hybrid_plugin.data.collection import ParallelQA
 from hybrid_plugin.data.loading import load_parallel_qa
-from hybrid_plugin.errors import DataError, UsageError
+from hybrid_plugin.errors import UsageError
 from hybrid_plugin.evaluation.cells import SETTINGS
 from hybrid_plugin.evaluation.results import RESULTS_FILE, EvaluationResults
-from hybrid_plugin.files import atomic_write, check_output, claim_output
+from hybrid_plugin.files import atomic_write
 from hybrid_plugin.models.loading import resolve_model
 from hybrid_plugin.perturb.collection import apply_perturbation
 from hybrid_plugin.perturb.topics import topics_text
@@ -46,6 +45,7 @@ from hybrid_plugin.pyserini.prepared import prepared_paths
 from hybrid_plugin.robustness.cells import StudyModel, evaluate_cell
 from hybrid_plugin.robustness.settings import Cell, RobustnessSettings
 from hybrid_plugin.robustness.summary import CLEAN, RobustnessSummary, severity_file, summarise_robustness
+from hybrid_plugin.study.folders import check_study_settings, claim_study_folder, publish_outputs
 from hybrid_plugin.study.settings import Condition, conditions
 
 __all__ = ["PUBLISHED", "SETTINGS_FILE", "run_robustness"]
@@ -76,17 +76,7 @@ def _check(settings: RobustnessSettings, todo: list[Condition]) -> None:
     if missing:
         raise UsageError(f"--study {settings.study}: {len(missing)} trained model(s) missing, e.g. {missing[0]} "
                          "(finish the study with hybrid-plugin reproduce first)")
-    check_output(settings.out, overwrite=False, flag="--out", resumable=True)
-    path = settings.out / SETTINGS_FILE
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise DataError("malformed JSON (not written by hybrid-plugin robustness?)", path) from None
-        if old != settings.plan():
-            diff = sorted(k for k in set(old) | set(settings.plan()) if old.get(k) != settings.plan().get(k))
-            raise UsageError(f"{settings.out} holds a robustness study with other settings ({', '.join(diff)}); "
-                             "rerun it with the same options or choose another --out")
+    check_study_settings(settings.out, SETTINGS_FILE, settings.plan(), "robustness")
 
 
 class _Collections:
@@ -127,15 +117,7 @@ def _write_cell(folder: Path, results: EvaluationResults, attack: Any) -> None:
 
 
 def _publish(settings: RobustnessSettings) -> None:
-    if settings.publish is None:
-        return
-    for pattern in PUBLISHED:
-        for path in settings.out.glob(pattern):
-            dest = settings.publish / path.relative_to(settings.out)
-            if dest.exists() and dest.stat().st_mtime >= path.stat().st_mtime:
-                continue
-            with path.open("rb") as source, atomic_write(dest, "wb") as target:
-                shutil.copyfileobj(source, target)
+    publish_outputs(settings.out, settings.publish, PUBLISHED)
 
 
 def _run_model(settings: RobustnessSettings, cond: Condition, collections: _Collections,
@@ -214,9 +196,7 @@ def run_robustness(settings: RobustnessSettings, *,
     collections = _Collections(settings)
     for name in dict.fromkeys(c.eval_set for c in todo):
         collections.get(name)  # a missing data set fails before the folder is claimed
-    claim_output(settings.out, "robustness")
-    with atomic_write(settings.out / SETTINGS_FILE) as handle:
-        json.dump(settings.plan(), handle, indent=1)
+    claim_study_folder(settings.out, SETTINGS_FILE, settings.plan(), "robustness")
     evaluations: dict[tuple[str, str], list[dict[str, EvaluationResults]]] = {}
     for number, cond in enumerate(todo, start=1):
         say(f"[{number}/{len(todo)}] {cond.config} seed {cond.seed} on {cond.eval_set}")
