@@ -26,7 +26,7 @@ from hybrid_plugin.errors import HybridPluginError
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 SUBCOMMANDS = ("prepare", "export", "evaluate", "train", "report", "reproduce", "index", "debias", "bitext", "perturb",
-               "attack", "robustness", "lowres", "beir")
+               "attack", "robustness", "lowres", "beir", "domain")
 
 
 class _Parser(argparse.ArgumentParser):

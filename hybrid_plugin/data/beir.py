@@ -40,11 +40,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hybrid_plugin.data.collection import check_name, name_from_path, read_json_lines, read_text_lines
 from hybrid_plugin.errors import DataError
 from hybrid_plugin.files import sha256_file
+
+if TYPE_CHECKING:
+    from hybrid_plugin.data.splits import SplitInfo
 
 __all__ = ["BeirCollection", "BeirDocument", "BeirQuery", "QRELS_HEADER", "beir_language_folders", "is_beir_folder",
            "read_beir", "read_beir_folder", "read_beir_languages", "read_qrels_tsv"]
@@ -104,6 +107,9 @@ class BeirCollection:
         qrels: ``qrels[qid][docid]`` is the grade (0 = judged not relevant).
         split: the qrels split read (``"test"``, ``"dev"``, ``"train"``).
         sources: file name -> SHA-256 of the files read.
+        part: the side of a split by item the collection was written from (``beir_from_parallel_qa`` of
+            ``split_items(...).dev``), so that a transform fitted on the other side is known not to overlap it;
+            None for a folder read from disk.
 
     Example::
 
@@ -117,6 +123,7 @@ class BeirCollection:
     qrels: dict[str, dict[str, int]]
     split: str = "test"
     sources: dict[str, str] = field(default_factory=dict)
+    part: SplitInfo | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name, "dataset")

@@ -75,7 +75,7 @@ def beir_from_parallel_qa(qa: ParallelQA, *, split: str = "test", pool: str | Se
             if judged:
                 qrels[qid] = judged
     return BeirCollection(qa.name, corpus, {q: v for q, v in queries.items() if q in qrels}, qrels, split,
-                          dict(qa.sources))
+                          dict(qa.sources), qa.split)
 
 
 def _pool_of(beir: BeirCollection, qid: str) -> dict[str, str]:

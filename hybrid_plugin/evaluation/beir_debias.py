@@ -39,6 +39,8 @@ from hybrid_plugin.errors import UsageError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from hybrid_plugin.data.splits import SplitInfo
+
 __all__ = ["CORPUS_DESCRIPTION", "BeirDebias", "apply_to_beir", "beir_fit_texts", "corpus_checksum",
            "prepare_beir_debias"]
 
@@ -61,10 +63,12 @@ def corpus_checksum(beir: BeirCollection) -> str:
     return digest.hexdigest()
 
 
-def _identity(name: str, languages: Sequence[str], sources: Mapping[str, str]) -> ParallelQA:
-    """An empty collection that carries a name, languages and sources: what the debias checks compare."""
+def _identity(name: str, languages: Sequence[str], sources: Mapping[str, str],
+              part: SplitInfo | None = None) -> ParallelQA:
+    """An empty collection that carries a name, languages, sources and the side of a split: what the debias
+    checks compare."""
     return ParallelQA(name, tuple(languages), {lang: {} for lang in languages}, {lang: [] for lang in languages},
-                      {lang: {} for lang in languages}, dict(sources))
+                      {lang: {} for lang in languages}, dict(sources), part)
 
 
 def beir_fit_texts(beir: BeirCollection, *, languages: Sequence[str] | None = None) -> ParallelQA:
@@ -148,7 +152,7 @@ def prepare_beir_debias(debias: LanguageDebias | None, beir: BeirCollection, *, 
     """
     if debias is None:
         return None
-    applied = prepare_debias(debias, _identity(beir.name, beir.languages, beir.sources), model=model,
+    applied = prepare_debias(debias, _identity(beir.name, beir.languages, beir.sources, beir.part), model=model,
                              model_path=model_path, model_digest=model_digest, prompts=prompts,
                              allow_same_data=allow_same_data)
     languages = sorted({d.language for d in beir.corpus.values()})

@@ -12,7 +12,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from transformers.trainer_callback import ExportableState
 
 from hybrid_plugin.errors import UsageError
-from hybrid_plugin.sampling.sampler import HybridBatchSampler, find_hybrid_sampler
+from hybrid_plugin.sampling.sampler import HybridBatchSampler, find_hybrid_sampler, find_step_mixer
 
 __all__ = ["AlphaSchedule", "HybridTrainingCallback"]
 
@@ -95,6 +95,7 @@ class HybridTrainingCallback(TrainerCallback, ExportableState):
         self._updates_per_epoch = 1
         self._batches_per_epoch = 1
         self._accumulation = 1
+        self._hybrid_steps: Callable[[int], int] | None = None  # a mixer's steps -> hybrid steps among them
 
     # -- schedule ---------------------------------------------------------------------------------------------
     def alpha_for_epoch(self, epoch: int, num_epochs: int) -> float | None:
@@ -154,6 +155,8 @@ class HybridTrainingCallback(TrainerCallback, ExportableState):
         self.sampler = sampler
         self._trainer_state = state
         self._batches_per_epoch = len(train_dataloader)
+        mixer = find_step_mixer(train_dataloader)  # hybrid steps mixed with other data's: count only the hybrid ones
+        self._hybrid_steps = mixer.hybrid_steps_before if mixer is not None else None
         self._accumulation = max(1, int(args.gradient_accumulation_steps))
         self._updates_per_epoch = max(1, math.ceil(self._batches_per_epoch / self._accumulation))
         self._num_epochs = max(1, math.ceil(state.num_train_epochs or 1))
@@ -202,7 +205,8 @@ class HybridTrainingCallback(TrainerCallback, ExportableState):
     def _batches_done(self, state: TrainerState) -> int:
         """Batches (per process) of the current epoch that the trainer has consumed."""
         updates = state.global_step - self._epoch * self._updates_per_epoch
-        return max(0, min(updates * self._accumulation, self._batches_per_epoch))
+        done = max(0, min(updates * self._accumulation, self._batches_per_epoch))
+        return done if self._hybrid_steps is None else self._hybrid_steps(done)
 
     def _counts(self, start: int, stop: int) -> np.ndarray:
         assert self.sampler is not None  # (called only after on_train_begin found it)

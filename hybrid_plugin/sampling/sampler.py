@@ -37,7 +37,7 @@ from hybrid_plugin.sampling.planning import (
 if TYPE_CHECKING:
     from datasets import Dataset
 
-__all__ = ["HybridBatchSampler", "find_hybrid_sampler"]
+__all__ = ["HybridBatchSampler", "find_hybrid_sampler", "find_step_mixer"]
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +267,17 @@ class HybridBatchSampler(DefaultBatchSampler):
 
 def find_hybrid_sampler(obj: Any, depth: int = 6) -> HybridBatchSampler | None:
     """The :class:`HybridBatchSampler` inside a (prepared, sharded, skipping) DataLoader, or None."""
+    return _find_in_loader(obj, lambda current: isinstance(current, HybridBatchSampler), depth)
+
+
+def find_step_mixer(obj: Any, depth: int = 6) -> Any | None:
+    """The batch sampler inside a DataLoader that interleaves the hybrid sampler's steps with steps of other data
+    (it has ``hybrid_sampler`` and ``hybrid_steps_before(k)``: the hybrid steps among its first ``k`` steps of an
+    epoch), or None (every step is a hybrid step)."""
+    return _find_in_loader(obj, lambda current: callable(getattr(current, "hybrid_steps_before", None)), depth)
+
+
+def _find_in_loader(obj: Any, wanted: Any, depth: int) -> Any | None:
     seen: set[int] = set()
     stack = [(obj, 0)]
     while stack:
@@ -274,11 +285,11 @@ def find_hybrid_sampler(obj: Any, depth: int = 6) -> HybridBatchSampler | None:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, HybridBatchSampler):
+        if wanted(current):
             return current
         if level >= depth:
             continue
-        for attr in ("batch_sampler", "sampler", "base_dataloader", "_loader", "dataloader"):
+        for attr in ("batch_sampler", "sampler", "base_dataloader", "_loader", "dataloader", "hybrid_sampler"):
             child = getattr(current, attr, None)
             if child is not None and not isinstance(child, (int, float, str)):
                 stack.append((child, level + 1))

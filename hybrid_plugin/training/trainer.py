@@ -206,8 +206,10 @@ def _train(trainer: Any, resume_from: str | None) -> Any:
 
 
 def _arguments(settings: TrainingSettings, folder: Path, base: _Model, evaluate: bool, eval_steps: int | None,
-               is_main: bool) -> SentenceTransformerTrainingArguments:
-    return SentenceTransformerTrainingArguments(
+               is_main: bool, **overrides: Any) -> SentenceTransformerTrainingArguments:
+    """The trainer's arguments for ``settings``; ``overrides`` replace any of them (e.g. the multi-dataset batch
+    sampler and per-dataset prompts of :func:`hybrid_plugin.adaptation.denoising.adapt_with_denoising`)."""
+    options: dict[str, Any] = dict(
         output_dir=str(folder / CHECKPOINTS),
         per_device_train_batch_size=settings.batch_size,
         learning_rate=settings.lr,
@@ -234,6 +236,7 @@ def _arguments(settings: TrainingSettings, folder: Path, base: _Model, evaluate:
         disable_tqdm=not is_main,
         save_only_model=False,
     )
+    return SentenceTransformerTrainingArguments(**{**options, **overrides})
 
 
 def _report(settings: TrainingSettings, qa: ParallelQA, dataset: Any, base: _Model, trainer: Any,

@@ -1,0 +1,95 @@
+"""hybrid_plugin.domain: the domain-transfer study end to end on tiny real models (real NTREX-128 / AfriQA slices,
+real training steps, Faiss and ir_measures through evaluate_beir), the item split, resumption and refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from hybrid_plugin.adaptation.parallel import collection_texts
+from hybrid_plugin.domain.runner import run_domain
+from hybrid_plugin.domain.sets import DomainData
+from hybrid_plugin.domain.settings import DomainSettings
+from hybrid_plugin.errors import UsageError
+
+
+@pytest.fixture()
+def tiny_study(tmp_path, tiny_xquad_model, tiny_model_builder):
+    """A reproduce folder: the tiny model as base, X-X and X-Y, a tiny model of another seed as hybrid (real
+    sentence-transformers folders; what they were trained on does not matter to the runner)."""
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "plan.json").write_text(json.dumps({"model": str(tiny_xquad_model), "alphas": [1.0, 0.0, 0.5],
+                                                 "seeds": 1, "directions": [["mlqa-r", "xquad-r"]]}))
+    for config in ("xx", "xy", "hybrid-a0.5"):
+        folder = study / f"models/mlqa-r/{config}/seed0"
+        shutil.copytree(tiny_xquad_model, folder)
+        (folder / "training.json").write_text("{}")
+    return study
+
+
+def test_the_sides_share_no_item_and_no_text(tiny_study, shared_data, tmp_path):
+    settings = DomainSettings(study=tiny_study, out=tmp_path / "out", data_root=shared_data, quick=True)
+    data = DomainData(settings)
+    for domain in settings.domains:
+        sides = data.sides(domain)
+        assert not set(sides.adapt.qids) & set(sides.evaluated.qids)
+        assert not collection_texts(sides.adapt) & collection_texts(sides.evaluated)
+        record = sides.record()
+        assert record["shared_items"] == record["shared_texts"] == 0 and record["adapt_items"] > 0
+        evaluated_texts = collection_texts(sides.evaluated)
+        assert all(q.text in evaluated_texts for q in sides.beir.queries.values())
+        assert not {q.text for q in sides.adapt_beir.queries.values()} & evaluated_texts
+    news = data.sides("news").beir
+    # X -> the en + de + es pool: no query in a pool language, each judged against three translations
+    assert {q.language for q in news.queries.values()} == {"ar", "sw", "yo", "zu"}
+    assert {d.language for d in news.corpus.values()} == {"en", "de", "es"}
+    assert all(len(judged) == 3 for judged in news.qrels.values())
+
+
+@pytest.mark.slow
+def test_a_tiny_domain_study_runs_resumes_and_publishes(tiny_study, shared_data, tmp_path, isolated_cache,
+                                                        one_torch_thread):
+    out, publish = tmp_path / "domain", tmp_path / "published"
+    settings = DomainSettings(study=tiny_study, out=out, data_root=shared_data, quick=True, limit=40, steps=2,
+                              batch_size=4, per_language=6, publish=publish)
+    lines: list[str] = []
+    summary = run_domain(settings, progress=lines.append)
+    systems = {(r.domain, r.system) for r in summary.rows}
+    chosen = summary.chosen["news"]
+    assert chosen in ("xx", "xy")
+    expected = {"base", "xx", "xy", "hybrid-a0.5", *(f"{m}+{a}" for m in ("hybrid-a0.5", chosen)
+                                                      for a in ("lsar", "parallel", "denoising"))}
+    assert {s for d, s in systems if d == "news"} == expected
+    news = {r.system: r for r in summary.rows if r.domain == "news"}
+    assert news["xx"].bias is not None and news["hybrid-a0.5+parallel"].cost["steps"] == 2
+    assert set(news["base"].groups) <= {"trained", "pretrained", "unseen"}
+    trained = json.loads((out / "models/news/hybrid-a0.5+parallel/training.json").read_text())
+    split = json.loads((out / "splits/news.json").read_text())
+    assert trained["adaptation"]["target_items_digest"] == split["adapt_digest"] != split["evaluated_digest"]
+    tests = {(t.domain, t.a, t.b) for t in summary.tests}
+    assert ("news", "hybrid-a0.5", "xx") in tests and ("news", "hybrid-a0.5+lsar", "hybrid-a0.5") in tests
+    assert ("news", "hybrid-a0.5+parallel", f"{chosen}+parallel") in tests
+    for name in ("summary.md", "summary.json", "domains.png", "splits/news.json"):
+        assert (out / name).is_file() and (publish / name).is_file(), name
+    assert not list(publish.rglob("*.safetensors"))
+
+    # a rerun does nothing new; other settings are refused before anything changes
+    before = (out / "summary.json").read_text()
+    lines.clear()
+    assert run_domain(settings, progress=lines.append).rows == summary.rows
+    assert not lines and (out / "summary.json").read_text() == before
+    with pytest.raises(UsageError, match="other settings"):
+        run_domain(DomainSettings(study=tiny_study, out=out, data_root=shared_data, quick=True, limit=40, steps=3,
+                                  batch_size=4, per_language=6), progress=lines.append)
+
+
+def test_bad_options_are_one_line_errors(tiny_study, tmp_path):
+    with pytest.raises(UsageError, match="--domains must name some of"):
+        DomainSettings(study=tiny_study, out=tmp_path / "o", domains=("space",))
+    with pytest.raises(UsageError, match="--adapt-fraction"):
+        DomainSettings(study=tiny_study, out=tmp_path / "o", adapt_fraction=1.5)
+    with pytest.raises(UsageError, match="no plan.json"):
+        DomainSettings(study=tmp_path, out=tmp_path / "o")
