@@ -24,7 +24,8 @@ __all__ = ["DomainData", "DomainSides", "denoising_texts", "fit_texts"]
 @dataclass(frozen=True)
 class DomainSides:
     """One domain cut in two: ``evaluated`` (every row is measured on its BEIR folder ``beir``) and ``adapt``
-    (what adaptations read; ``adapt_beir`` is where the better baseline is chosen)."""
+    (what adaptations read; ``adapt_beir``, its first items with ``--quick``, is where the better baseline is
+    chosen)."""
 
     domain: str
     evaluated: ParallelQA
@@ -67,11 +68,11 @@ class DomainData:
         self.settings = settings
         self._sides: dict[str, DomainSides] = {}
 
-    def _load(self, dataset: str, domain: str) -> ParallelQA:
+    def _load(self, dataset: str, domain: str, *, sliced: bool = True) -> ParallelQA:
         settings = self.settings
         qa = load_parallel_qa(dataset, data=settings.data(dataset), languages=settings.languages(domain))
         items = settings.items(domain)
-        return qa if items is None else first_per_language(qa, items)
+        return qa if items is None or not sliced else first_per_language(qa, items)
 
     def sides(self, domain: str) -> DomainSides:
         """The evaluation and adaptation sides of ``domain``."""
@@ -81,11 +82,14 @@ class DomainData:
                 split = split_items(self._load(spec.dataset, domain), 1 - self.settings.adapt_fraction,
                                     seed=self.settings.split_seed)
                 evaluated, adapt = split.dev, split.train
-            else:  # the release's own split
-                evaluated, adapt = self._load(spec.dataset, domain), self._load(spec.adapt_dataset, domain)
+            else:  # the release's own split: training reads all of it (no encoding), even with --quick
+                evaluated = self._load(spec.dataset, domain)
+                adapt = self._load(spec.adapt_dataset, domain, sliced=False)
             adapt = without_texts_of(adapt, evaluated)
             beir = beir_from_parallel_qa(evaluated, pool=spec.pools)
-            adapt_beir = beir_from_parallel_qa(adapt, pool=[p for p in spec.pools if adapt.candidates.get(p)])
+            items = self.settings.items(domain)
+            chosen_on = adapt if items is None else first_per_language(adapt, items)
+            adapt_beir = beir_from_parallel_qa(chosen_on, pool=[p for p in spec.pools if chosen_on.candidates.get(p)])
             if not beir.queries or not adapt_beir.queries:
                 raise DataError(f"domain {domain}: a side without queries (languages "
                                 f"{', '.join(self.settings.languages(domain))})")

@@ -42,6 +42,11 @@ def test_the_sides_share_no_item_and_no_text(tiny_study, shared_data, tmp_path):
         evaluated_texts = collection_texts(sides.evaluated)
         assert all(q.text in evaluated_texts for q in sides.beir.queries.values())
         assert not {q.text for q in sides.adapt_beir.queries.values()} & evaluated_texts
+    african = data.sides("african-qa")
+    # AfriQA adapts on its whole released train split (training encodes nothing); the baseline is chosen on the
+    # first items of it, as many as are evaluated
+    assert african.record()["adapt_items"] > 2 * len(african.evaluated.qids)
+    assert len(african.adapt_beir.queries) <= len(african.beir.queries) + 30
     news = data.sides("news").beir
     # X -> the en + de + es pool: no query in a pool language, each judged against three translations
     assert {q.language for q in news.queries.values()} == {"ar", "sw", "yo", "zu"}
