@@ -16,7 +16,7 @@ from typing import Any
 from hybrid_plugin.analysis.plots import _new_figure, _save_png
 from hybrid_plugin.analysis.significance import paired_randomization_test
 from hybrid_plugin.data.languages import resource_level
-from hybrid_plugin.domain.settings import DOMAINS, DomainSettings
+from hybrid_plugin.domain.settings import ADAPTATIONS, DOMAINS, DomainSettings
 from hybrid_plugin.errors import DataError
 from hybrid_plugin.files import atomic_write
 
@@ -109,7 +109,19 @@ def _cells(out: Path, domain: str) -> list[tuple[DomainRow, dict[str, float]]]:
                         _groups(beir["per_query"], cell["training_languages"]), all_cell["queries"],
                         cell.get("cost", {}))
         found.append((row, {q: v[MEASURE] for q, v in beir["per_query"].items()}))
-    return found
+    return sorted(found, key=lambda pair: _order(pair[0]))
+
+
+def _order(row: DomainRow) -> tuple[int, int, int]:
+    """Zero-shot rows first (base, X-X, X-Y, hybrid), then the adapted hybrid, then the adapted baseline, each
+    adaptation in the order of :data:`~hybrid_plugin.domain.settings.ADAPTATIONS`."""
+    def config(name: str) -> int:
+        return {"base": 0, "xx": 1, "xy": 2}.get(name, 3)
+
+    if row.adaptation is None:
+        return 0, config(row.system), 0
+    adapted = ADAPTATIONS.index(row.adaptation) if row.adaptation in ADAPTATIONS else len(ADAPTATIONS)
+    return 1, -config(row.adapted_from or ""), adapted
 
 
 def _pairs(rows: list[DomainRow]) -> list[tuple[str, str]]:
@@ -169,7 +181,7 @@ def plot_domains(summary: DomainSummary, path: Path) -> Path:
     """Grouped bars: nDCG@10 of each system (colour) on each domain (x)."""
     domains = list(dict.fromkeys(r.domain for r in summary.rows))
     systems = list(dict.fromkeys(r.system for r in summary.rows))
-    fig = _new_figure(max(6.0, 1.6 * len(domains) + 0.25 * len(systems)), 4.0)
+    fig = _new_figure(max(8.0, 2.0 * len(domains) + 0.3 * len(systems)), 4.0)
     ax = fig.add_subplot()
     width = 0.8 / max(1, len(systems))
     for k, system in enumerate(systems):
@@ -177,9 +189,11 @@ def plot_domains(summary: DomainSummary, path: Path) -> Path:
         xs = [i + k * width for i, d in enumerate(domains) if d in values]
         ax.bar(xs, [values[d] for d in domains if d in values], width, label=system)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(domains))], domains)
-    ax.set_ylabel(MEASURE)
+    values = [r.values[MEASURE] for r in summary.rows]
+    ax.set_ylim(max(0.0, min(values) - 0.03), min(1.0, max(values) + 0.01))  # the differences, not the levels
+    ax.set_ylabel(f"{MEASURE} (axis cut)")
     ax.set_title("Domain transfer: zero-shot and adapted models")
-    ax.legend(fontsize="small", ncols=2)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save_png(fig, path)
 
 
