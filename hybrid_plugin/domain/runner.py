@@ -128,7 +128,7 @@ class _Study:
         s = self.settings
         return TrainingSettings(train=str(model.train_set), data=s.data_root / str(model.train_set), model=model.path,
                                 out=out, max_steps=s.steps, batch_size=s.batch_size, max_seq_length=64,
-                                freeze_embeddings=True, seed=0, overwrite=out.exists(), device="cpu", **RECIPE)
+                                freeze_embeddings=True, seed=0, overwrite=out.exists(), **RECIPE)
 
     def adapt(self, sides: DomainSides, model: StudyModel, adaptation: str) -> tuple[str | None, Any, dict]:
         """The adapted model's path (or the transform), trained or fitted unless already there."""
