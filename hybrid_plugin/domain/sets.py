@@ -46,8 +46,7 @@ class DomainSides:
 def denoising_texts(qa: ParallelQA) -> list[str]:
     """The distinct sentences of a collection (its questions and candidates, every language), in a fixed order:
     the unlabeled target-domain text of TSDAE."""
-    texts = sorted(collection_texts(qa))
-    return sorted(texts, key=lambda t: hashlib.sha256(t.encode()).hexdigest())
+    return sorted(collection_texts(qa), key=lambda t: hashlib.sha256(t.encode()).hexdigest())
 
 
 def fit_texts(qa: ParallelQA) -> dict[str, list[str]]:
