@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> None:
     settings = LowresSettings(study=args.study, out=args.out, quick=args.quick, sets=args.sets,
                               data_root=args.data_root, pairs=args.pairs, debias=not args.no_debias,
                               debias_method=args.debias_method, debias_per_language=args.debias_per_language,
-                              limit=args.limit,
+                              limit=args.limit, seeds=args.seeds,
                               batch_size=args.batch_size, trials=args.trials, publish=args.publish)
     # the runner imports evaluation and torch: not for `--help` or a bad option
     from hybrid_plugin.lowres.runner import run_lowres
@@ -58,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="items per set (AfriQA: questions per language) instead of the preset's")
     parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="encoding batch size")
+    parser.add_argument("--seeds", type=positive_int, default=None, metavar="K",
+                        help="evaluate the trained models of seeds 0..K-1 only (default: every seed of the study's "
+                             "plan; the base always)")
     parser.add_argument("--trials", type=positive_int, default=10000, metavar="N",
                         help="random sign patterns of the paired randomisation tests (default: 10000)")
     parser.add_argument("--publish", metavar="DIR", type=Path, default=None,

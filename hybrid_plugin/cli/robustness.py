@@ -31,8 +31,8 @@ def run(args: argparse.Namespace) -> None:
     settings = RobustnessSettings(
         study=args.study, out=args.out, quick=args.quick, kinds=args.kinds, items=args.items,
         budgets=() if args.no_attack else args.budgets, attack_items=args.attack_items, candidates=args.candidates,
-        unit=args.unit, seed=args.seed, trials=args.trials, batch_size=args.batch_size, data_root=args.data_root,
-        publish=args.publish)
+        unit=args.unit, seed=args.seed, trials=args.trials, batch_size=args.batch_size, seeds=args.seeds,
+        data_root=args.data_root, publish=args.publish)
     # the runner loads torch and the models: not for `--help` or a bad option
     from hybrid_plugin.robustness.runner import run_robustness
 
@@ -83,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--trials", type=positive_int, default=10000, metavar="N",
                         help="sign flips of the randomisation tests (default: 10000)")
     parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="encoding batch size")
+    parser.add_argument("--seeds", type=positive_int, default=None, metavar="K",
+                        help="evaluate the trained models of seeds 0..K-1 only (default: every seed of the study's "
+                             "plan; the base always)")
     parser.add_argument("--data-root", type=Path, default=Path(os.environ["HYBRID_PLUGIN_DATA"])
                         if os.environ.get("HYBRID_PLUGIN_DATA") else None, metavar="DIR",
                         help="folder holding the evaluation sets (default: $HYBRID_PLUGIN_DATA, else download)")

@@ -2,7 +2,7 @@
 which collection each set's language-bias removal is fitted on, and the models of the ``reproduce`` study it reads.
 
 The study takes the models a ``hybrid-plugin reproduce`` folder trained -- the untuned base, X-X, X-Y and hybrid,
-every seed -- and evaluates them zero-shot on three sets none of them was trained on: AfriQA (X -> English /
+every seed (``seeds``: the first K) -- and evaluates them zero-shot on three sets none of them was trained on: AfriQA (X -> English /
 French questions against the gold passages), NTREX-128 (news sentences: X -> Y for a seeded sample of pairs, every
 X -> English and English -> X, and the multilingual pool) and Tatoeba (xx <-> eng bitext accuracy). Its folder::
 
@@ -46,7 +46,7 @@ from hybrid_plugin.evaluation.bitext import BITEXT_FILE
 from hybrid_plugin.evaluation.cells import RESULTS_FILE
 from hybrid_plugin.evaluation.pairs import PairChoice
 from hybrid_plugin.models.loading import resolve_model
-from hybrid_plugin.study.settings import Condition, config_name
+from hybrid_plugin.study.settings import Condition, config_name, study_seeds
 
 __all__ = ["DEBIAS_FIT_ON", "FULL_PAIRS", "LOWRES_SETS", "QUICK_PAIRS", "QUICK_SLICES", "SETTINGS_FILE", "LowresSet",
            "LowresSettings", "Slice", "StudyModel", "cell_dir", "is_done", "study_models"]
@@ -99,10 +99,15 @@ class LowresSettings:
         limit (int, optional): the items of every set's slice (AfriQA: questions per language).
         batch_size (int, default 32): encoding batch size.
         trials (int, default 10000): random sign patterns of the paired randomisation tests.
+        seeds (int, optional): the trained models of seeds 0..seeds-1 only (default: every seed of the study's
+            plan); the base always. Recorded in ``lowres.json`` only when given (a folder written without it
+            resumes with the default).
         publish (str | Path, optional): copy the small outputs here as they finish.
 
     Raises:
-        UsageError: a bad option, a study folder without ``plan.json``, ``out`` the study folder itself.
+        UsageError: a bad option, a study folder without ``plan.json``, ``out`` the study folder itself,
+            ``seeds`` more than the plan's.
+        DataError: with ``seeds``, a malformed ``plan.json``.
     """
 
     study: Path
@@ -117,6 +122,7 @@ class LowresSettings:
     limit: int | None = None
     batch_size: int = 32
     trials: int = 10000
+    seeds: int | None = None
     publish: Path | None = None
 
     def __post_init__(self) -> None:
@@ -147,6 +153,9 @@ class LowresSettings:
         if self.limit is not None:
             _positive(self.limit, "--limit")
         _positive(self.trials, "--trials")
+        study_seeds(self.seeds, None, self.study)  # a positive integer before the plan is read
+        if self.seeds is not None:
+            study_seeds(self.seeds, _read_plan(self.study)["seeds"], self.study)
         put("quick", bool(self.quick))
         put("debias", bool(self.debias))
         for name in ("data_root", "publish"):
@@ -172,6 +181,8 @@ class LowresSettings:
         keep = ("quick", "sets", "debias", "debias_method", "debias_per_language", "limit")
         plan: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name in keep}
         plan.update(study=os.path.abspath(self.study), sets=list(self.sets), pairs=self.pair_choice.spec)
+        if self.seeds is not None:  # absent by default: folders written before --seeds resume unchanged
+            plan["seeds"] = self.seeds
         return plan
 
 
@@ -210,9 +221,14 @@ def _read_plan(study: Path) -> dict[str, Any]:
     return plan
 
 
-def study_models(study: Path) -> tuple[list[StudyModel], list[str]]:
+def study_models(study: Path, seeds: int | None = None) -> tuple[list[StudyModel], list[str]]:
     """The models of a ``reproduce`` folder: the base, then every trained model (``training.json`` beside it),
     seed by seed; and the folders of the plan's models that are not trained yet (a rerun adds them).
+
+    Args:
+        study (Path): the ``reproduce`` folder.
+        seeds (int, optional): only the trained models of seeds 0..seeds-1 (default: every seed of the plan;
+            checked by :class:`LowresSettings`, a larger number is the plan's seeds).
 
     Raises:
         DataError: a plan that is not the study's JSON.
@@ -223,7 +239,7 @@ def study_models(study: Path) -> tuple[list[StudyModel], list[str]]:
     base_languages = languages[train_sets[0]] if train_sets else ()
     models = [StudyModel("base", 0, resolve_model(plan.get("model")), None, base_languages)]
     missing = []
-    for seed in range(plan["seeds"]):
+    for seed in range(plan["seeds"] if seeds is None else min(seeds, plan["seeds"])):
         for train_set in train_sets:
             for alpha in plan["alphas"]:
                 folder = Condition(train_set, "-", float(alpha), seed).model_dir(study)

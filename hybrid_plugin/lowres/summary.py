@@ -170,6 +170,7 @@ def command_line(settings: LowresSettings) -> str:
     parts += [] if spec == PairChoice.parse(default_pairs).spec else [f"--pairs {spec}"]
     parts += [] if settings.debias else ["--no-debias"]
     parts += [] if settings.limit is None else [f"--limit {settings.limit}"]
+    parts += [] if settings.seeds is None else [f"--seeds {settings.seeds}"]
     return " ".join(parts)
 
 
@@ -208,7 +209,10 @@ def summary_markdown(summary: LowresSummary) -> str:
     lines = ["# Low-resource study: AfriQA, NTREX-128, Tatoeba", "",
              f"Models of `{plan.get('study')}` evaluated zero-shot; "
              f"{'--quick slices' if plan.get('quick') else 'full sets'}; NTREX-128 pairs `{plan.get('pairs')}`; "
-             f"language-bias removal {debias}.",
+             f"language-bias removal {debias}"
+             + (f"; trained models of the first {plan['seeds']} seed(s) of the study only (--seeds)"
+                if plan.get("seeds") else "") + ".",
+             "Each number is the mean over the seeds in the `seeds` column (one seed: that run's value, no spread).",
              "Numbers in %; groups: trained (in the fine-tuning collection), pretrained (XLM-R's pre-training only), "
              "unseen (neither), unlisted (unknown to the language table).", "",
              f"Regenerate (or resume): `{plan.get('command')}`", ""]

@@ -46,7 +46,7 @@ from hybrid_plugin.robustness.cells import StudyModel, evaluate_cell
 from hybrid_plugin.robustness.settings import Cell, RobustnessSettings
 from hybrid_plugin.robustness.summary import CLEAN, RobustnessSummary, severity_file, summarise_robustness
 from hybrid_plugin.study.folders import check_study_settings, claim_study_folder, publish_outputs
-from hybrid_plugin.study.settings import Condition, conditions
+from hybrid_plugin.study.settings import Condition
 
 __all__ = ["PUBLISHED", "SETTINGS_FILE", "run_robustness"]
 
@@ -191,7 +191,7 @@ def run_robustness(settings: RobustnessSettings, *,
         summary.to_markdown()
     """
     say = progress or (lambda message: logger.info("%s", message))
-    todo = [c for c in conditions(settings.reproduce)]
+    todo = settings.conditions()  # the base, then the trained models of the seeds chosen
     _check(settings, todo)
     collections = _Collections(settings)
     for name in dict.fromkeys(c.eval_set for c in todo):

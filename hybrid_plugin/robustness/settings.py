@@ -3,8 +3,8 @@ perturbation kind, the quick variant, and the study (``hybrid-plugin reproduce``
 
 The full study: every perturbation kind of :data:`~hybrid_plugin.perturb.kinds.KINDS` at the three levels of
 :data:`LEVELS`, and the attack at the two budgets of :data:`BUDGETS`, for every model of the study (the untuned
-base, X-X, X-Y and hybrid of each direction and seed), each on its own zero-shot evaluation set, with the
-study's item limit. The quick variant (:data:`QUICK`, about ten minutes on 2 CPU cores) keeps three kinds (one
+base, X-X, X-Y and hybrid of each direction and seed -- or of the first ``seeds`` seeds), each on its own
+zero-shot evaluation set, with the study's item limit. The quick variant (:data:`QUICK`, about ten minutes on 2 CPU cores) keeps three kinds (one
 of character noise, romanisation, code-switching), the first 10 items, the attack at budgets 1 and 2 with 6
 variants per step on the first 2 items of each language.
 
@@ -27,7 +27,7 @@ from typing import Any, Literal
 from hybrid_plugin.errors import DataError, UsageError
 from hybrid_plugin.perturb.attack import AttackSettings
 from hybrid_plugin.perturb.kinds import KINDS, Perturbation
-from hybrid_plugin.study.settings import ReproduceSettings
+from hybrid_plugin.study.settings import Condition, ReproduceSettings, conditions, study_seeds
 
 __all__ = ["BUDGETS", "LEVELS", "QUICK", "Cell", "RobustnessSettings", "read_study"]
 
@@ -134,6 +134,9 @@ class RobustnessSettings:
         seed (int, default 0): the seed of the perturbations and of the attack.
         trials (int, default 10000): sign flips of the paired randomisation tests.
         batch_size (int, default 32): encoding batch size.
+        seeds (int, optional): the trained models of seeds 0..seeds-1 only (default: every seed of the study's
+            plan); the base is always evaluated. Recorded in the plan only when given, so a folder written
+            without it resumes with the default.
         data_root (Path, optional): a folder holding the evaluation sets (default: the study's ``data_root``
             is not recorded: download, or ``$HYBRID_PLUGIN_DATA`` in the CLI).
         publish (Path, optional): copy the small outputs here as they are finished.
@@ -141,7 +144,8 @@ class RobustnessSettings:
             vocabulary only).
 
     Raises:
-        UsageError: an unknown kind, a count out of range, a study folder without a plan.
+        UsageError: an unknown kind, a count out of range, a study folder without a plan, ``seeds`` more than
+            the plan's.
         DataError: a malformed plan.
     """
 
@@ -157,6 +161,7 @@ class RobustnessSettings:
     seed: int = 0
     trials: int = 10000
     batch_size: int = 32
+    seeds: int | None = None
     data_root: Path | None = None
     publish: Path | None = None
     check_study: bool = True
@@ -183,6 +188,7 @@ class RobustnessSettings:
         _check_int(values["seed"], "seed", 0)
         _check_int(values["trials"], "trials", 1)
         _check_int(values["batch_size"], "batch_size", 1)
+        study_seeds(self.seeds, None, Path(self.study))  # a positive integer; the plan's bound below
         AttackSettings(budget=1, unit=self.unit, candidates=values["candidates"], seed=values["seed"])  # checks
         study = Path(self.study)
         values.update(study=study, kinds=kinds, budgets=budgets,
@@ -194,6 +200,7 @@ class RobustnessSettings:
             values["items"] = QUICK["items"]
         if self.check_study:
             values["_study"] = read_study(study)
+            study_seeds(self.seeds, values["_study"].seeds, study)
             if values["items"] is None:
                 values["items"] = values["_study"].eval_limit
         for key, value in values.items():
@@ -205,6 +212,12 @@ class RobustnessSettings:
         if self._study is None:
             raise UsageError("these robustness settings were made with check_study=False (no study read)")
         return self._study
+
+    def conditions(self) -> list[Condition]:
+        """The study's models evaluated: the base of each evaluation set, then the trained models of seeds
+        0..``seeds``-1 (every seed of the plan when ``seeds`` is None)."""
+        return [c for c in conditions(self.reproduce)
+                if c.train_set is None or self.seeds is None or c.seed < self.seeds]
 
     def cells(self) -> list[Cell]:
         """Every perturbation kind at each of its levels, then the attack at each budget."""
@@ -225,4 +238,4 @@ class RobustnessSettings:
         return {"study": self.study.name, "quick": self.quick, "kinds": list(self.kinds), "items": self.items,
                 "levels": {k: list(LEVELS[k]) for k in self.kinds}, "budgets": list(self.budgets),
                 "attack_items": self.attack_items, "candidates": self.candidates, "unit": self.unit,
-                "seed": self.seed, "trials": self.trials}
+                "seed": self.seed, "trials": self.trials, **({} if self.seeds is None else {"seeds": self.seeds})}

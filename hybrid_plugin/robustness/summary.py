@@ -281,7 +281,10 @@ def summary_markdown(summary: RobustnessSummary) -> str:
            f"{plan.get('candidates')} variants per step, on "
            + (f"the first {plan['attack_items']} items" if plan.get("attack_items") else "every item")
            + f"); evaluation on {'the first ' + str(plan['items']) + ' items' if plan.get('items') else 'every item'}"
-           + f"; seed {plan.get('seed')}" + (" (the quick variant)" if plan.get("quick") else "") + ".", "",
+           + f"; seed {plan.get('seed')}" + (" (the quick variant)" if plan.get("quick") else "")
+           + (f"; trained models of the first {plan['seeds']} seed(s) of the study only (--seeds)"
+              if plan.get("seeds") else "") + ".", "",
+           "n = seeds averaged (± their standard deviation when n > 1; none for one seed). "
            "Drop = clean mAP − perturbed mAP over the perturbed queries (positive: the perturbation hurts). "
            "Δdrop = hybrid's per-query drop − the baseline's (negative: hybrid is sturdier); p: paired "
            f"randomisation test ({plan.get('trials', 10000):,} sign flips, two-sided) on the same queries.", ""]
