@@ -28,19 +28,22 @@ def run(args: argparse.Namespace) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "domain",
-        help="the domain-transfer study: a reproduce study's models on news and African QA, zero-shot and adapted",
+        help="the domain-transfer study: a reproduce study's models on news, African QA and conversational "
+             "sentences, zero-shot and adapted",
         description="Evaluate the base, X-X, X-Y and hybrid models of a `hybrid-plugin reproduce` folder (seed 0) "
-                    "on other domains as BEIR collections -- news (NTREX-128: X -> en+de+es pool) and African-"
-                    "language Wikipedia QA (AfriQA: X -> en/fr passages) -- then adapt the hybrid model and the "
-                    "better baseline (chosen on the adaptation side) with LSAR fitted on the domain's text, "
-                    "continued hybrid training with the domain's parallel text, and TSDAE mixed with hybrid "
-                    "batches. Each domain is split by item: adaptations never see an evaluated item. Resumable.",
+                    "on other domains as BEIR collections -- news (NTREX-128: X -> en+de+es pool), African-language "
+                    "Wikipedia QA (AfriQA: X -> en/fr passages) and conversational sentences (Tatoeba: X -> one "
+                    "English pool) -- then adapt the hybrid model and the better baseline (chosen on the adaptation "
+                    "side) with LSAR fitted on the domain's text, continued hybrid training with the domain's "
+                    "parallel text, and TSDAE mixed with hybrid batches. Each domain is split by item: adaptations "
+                    "never see an evaluated item. Resumable; a resumed study may add domains.",
     )
     parser.add_argument("--study", metavar="DIR", type=Path, required=True,
                         help="a folder written by hybrid-plugin reproduce (plan.json, models/)")
     parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="the study's output folder")
     parser.add_argument("--data-root", metavar="DIR", type=Path, default=Path("../shared/data"),
-                        help="the folder with ntrex-128/, afriqa/ and the training collections (../shared/data)")
+                        help="the folder with ntrex-128/, afriqa/, tatoeba/ and the training collections "
+                             "(../shared/data)")
     parser.add_argument("--quick", action="store_true",
                         help="a few languages and items per domain, 6 adaptation steps (about ten minutes on two "
                              "CPU cores; see hybrid_plugin.domain.settings.DOMAINS)")

@@ -21,7 +21,7 @@ from hybrid_plugin.data.lareqa import read_lareqa_folder
 from hybrid_plugin.data.languages import dataset_languages
 from hybrid_plugin.data.ntrex import NTREX_NAME, read_ntrex_folder
 from hybrid_plugin.data.registry import DATASETS, fetch_dataset
-from hybrid_plugin.data.tatoeba import TATOEBA_NAME, TatoebaSet, read_tatoeba_folder
+from hybrid_plugin.data.tatoeba import TATOEBA_NAME, TATOEBA_POOL, TatoebaSet, read_tatoeba_folder
 from hybrid_plugin.errors import UsageError
 
 # The module, not the function: hybrid_plugin.pyserini.prepared imports hybrid_plugin.data.collection, which runs
@@ -36,8 +36,10 @@ _TATOEBA_PAIR = f"{TATOEBA_NAME}-"
 BEIR_PREFIX = "beir:"
 """``beir:PATH`` names a BEIR folder (a folder in BEIR's layout is also recognised without it)."""
 
-NAMED_COLLECTIONS: tuple[str, ...] = (*_LAREQA, *_AFRIQA_SPLITS, NTREX_NAME, f"{_TATOEBA_PAIR}<lang>", *BEIR_SETS)
-"""The names :func:`load_parallel_qa` knows (``tatoeba-<lang>``: one Tatoeba language with English)."""
+NAMED_COLLECTIONS: tuple[str, ...] = (*_LAREQA, *_AFRIQA_SPLITS, NTREX_NAME, f"{_TATOEBA_PAIR}<lang>", TATOEBA_POOL,
+                                      *BEIR_SETS)
+"""The names :func:`load_parallel_qa` knows (``tatoeba-<lang>``: one Tatoeba language with English;
+``tatoeba-pool``: several Tatoeba languages with one English pool, ``languages`` required)."""
 
 
 def load_parallel_qa(
@@ -54,7 +56,9 @@ def load_parallel_qa(
             ``"xquad-r"``, ``"mlqa-r"`` (LAReQA); ``"afriqa"`` (its test split), ``"afriqa-train"``,
             ``"afriqa-dev"`` (:mod:`~hybrid_plugin.data.afriqa`); ``"ntrex-128"`` (:mod:`~hybrid_plugin.data.ntrex`);
             ``"tatoeba-<lang>"``, one Tatoeba language with English (``"tatoeba-de"``,
-            :meth:`~hybrid_plugin.data.tatoeba.TatoebaSet.pair`); the BEIR sets of
+            :meth:`~hybrid_plugin.data.tatoeba.TatoebaSet.pair`); ``"tatoeba-pool"``, the Tatoeba languages of
+            ``languages`` around one deduplicated English pool (:meth:`~hybrid_plugin.data.tatoeba.TatoebaSet.pool`;
+            ``en`` may be among them, placed where it is given); the BEIR sets of
             :data:`~hybrid_plugin.data.beir_sets.BEIR_SETS` (``"scifact"``, ``"nfcorpus"``; their judgments
             must fit a parallel collection, else evaluate them with ``evaluate_beir``). Or a path: a
             LAReQA-style folder, an AfriQA or NTREX-128 folder (one holding ``gold_passages/``, or ``NTREX-128/``
@@ -68,7 +72,8 @@ def load_parallel_qa(
         split: the qrels split of a BEIR folder (``qrels/<split>.tsv``). Defaults to ``"test"``.
 
     Raises:
-        UsageError: an unknown name or language, ``data`` with a path. DataError: a missing or malformed file, a
+        UsageError: an unknown name or language, ``data`` with a path, ``tatoeba-pool`` without
+        ``languages``. DataError: a missing or malformed file, a
         local copy that is not the published one. DownloadError: a download that failed its checksum.
 
     Example::
@@ -111,6 +116,14 @@ def _load_named(key: str, data: str | Path | None, languages: Iterable[str] | No
     elif key == TATOEBA_NAME:
         raise UsageError("tatoeba is one bitext with English per language, not one parallel collection: load a "
                          "language with English as 'tatoeba-<lang>' (tatoeba-de), or all with load_tatoeba()")
+    elif key == TATOEBA_POOL:
+        if languages is None:
+            raise UsageError(f"{TATOEBA_POOL} needs --languages (the Tatoeba languages around its English pool, "
+                             "e.g. de,sw)")
+        chosen = tuple(languages)
+        pooled = [lang for lang in chosen if lang != "en"]
+        qa = load_tatoeba(data=data, languages=pooled).pool(pooled)
+        return qa.select_languages(chosen) if "en" in chosen else qa
     elif key.startswith(_TATOEBA_PAIR) and key[len(_TATOEBA_PAIR):] in dataset_languages(TATOEBA_NAME):
         language = key[len(_TATOEBA_PAIR):]
         qa = load_tatoeba(data=data, languages=[language]).pair(language)

@@ -7,7 +7,8 @@ differ from language to language, so the set is 112 bitexts, not one parallel co
 
 * :class:`Bitext` -- one language's aligned pairs (the plugin's code, :mod:`hybrid_plugin.data.languages`);
 * :class:`TatoebaSet` -- all of them, with :meth:`TatoebaSet.pair`: one language and English as a two-language
-  :class:`~hybrid_plugin.data.collection.ParallelQA` (named ``tatoeba-<lang>``).
+  :class:`~hybrid_plugin.data.collection.ParallelQA` (named ``tatoeba-<lang>``), and :meth:`TatoebaSet.pool`:
+  several languages around one deduplicated English pool (named ``tatoeba-pool``).
 
 How :meth:`TatoebaSet.pair` maps a bitext: **item** = a pair, question id ``"<n>"`` (its line number); the
 **questions** of ``<lang>`` and ``en`` are the two sides; each side's **pool** is its sentences (one paragraph
@@ -17,6 +18,21 @@ cross settings ``<lang>->en`` and ``en-><lang>`` are LASER's xx->eng and eng->xx
 accuracy (1 - error rate, nearest neighbour by cosine as in Artetxe & Schwenk 2019), AP the mAP; the mono settings
 are trivial. All 112 languages are 112 such collections (their English pools differ, so no multilingual pool).
 
+How :meth:`TatoebaSet.pool` maps several bitexts: **item** = one distinct English sentence of the chosen
+languages' English sides, question id :func:`english_item_id` (the first 16 hex digits of the SHA-256 of its
+text, so an item keeps its id whichever languages are chosen; two sentences with one id raise
+:class:`~hybrid_plugin.errors.DataError`); languages ``en`` first, then the chosen ones, and items in id order (a
+fixed shuffle: the first ``n`` items mix the languages). The **questions** of ``en`` are the English sentences;
+those of language X are X's sentences, each under the item of its English translation. An item lacks the
+languages whose bitext does not hold its English sentence (as an MLQA-R item lacks some languages: no question
+and no relevant candidate there; every item has ``en`` and at least one other language). If one English sentence
+is paired with several X sentences, the first (in file order) is X's question of that item and the others are
+left out (the published files have no such case: each English side is distinct). **Pools**: ``en`` = the
+distinct English sentences (docid ``en-<item>``), X = X's kept sentences (docid ``X-<item>`` of its first item;
+equal sentences are one candidate, relevant to each of their items, as in :meth:`TatoebaSet.pair`); each
+candidate is a paragraph of its own, numbered in item order. X -> en then searches one English pool for the
+queries of every language: the union is larger, and so harder, than any one bitext's English side.
+
 Errors: a missing file, sides of different lengths (a line without its translation), an empty line or bytes that
 are not UTF-8 raise :class:`~hybrid_plugin.errors.DataError` naming the file and line.
 
@@ -25,10 +41,12 @@ Example::
     tatoeba = read_tatoeba_folder("../shared/data/tatoeba", ["de", "sw"])
     len(tatoeba["sw"]), tatoeba["de"].english[0]       # (390, '...')
     qa = tatoeba.pair("sw")                             # languages ('sw', 'en'), 390 items
+    pool = tatoeba.pool(["de", "sw"])                   # languages ('en', 'de', 'sw'), one item per English
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +56,25 @@ from hybrid_plugin.data.languages import check_chosen_languages, dataset_code, d
 from hybrid_plugin.errors import DataError, UsageError
 from hybrid_plugin.files import sha256_file
 
-__all__ = ["TATOEBA_NAME", "Bitext", "TatoebaSet", "read_tatoeba_folder", "tatoeba_files"]
+__all__ = ["TATOEBA_NAME", "TATOEBA_POOL", "Bitext", "TatoebaSet", "english_item_id", "read_tatoeba_folder",
+           "tatoeba_files"]
 
 TATOEBA_NAME = "tatoeba"
 """The set's name (and its key in the registry)."""
+
+TATOEBA_POOL = f"{TATOEBA_NAME}-pool"
+"""The name of :meth:`TatoebaSet.pool`'s collection: several languages, one English pool."""
+
+
+def english_item_id(english: str) -> str:
+    """The item id of an English sentence in :meth:`TatoebaSet.pool`: the first 16 hex digits of its SHA-256.
+
+    Example::
+
+        >>> english_item_id("I am tired.")
+        'f405fc9a481225d9'
+    """
+    return hashlib.sha256(english.encode("utf-8")).hexdigest()[:16]
 
 
 def tatoeba_files(language: str) -> tuple[str, str]:
@@ -141,6 +174,66 @@ class TatoebaSet:
         files = tatoeba_files(language)
         sources = {f: self.sources[f] for f in files if f in self.sources}
         return ParallelQA(f"{TATOEBA_NAME}-{language}", (language, "en"), questions, candidates, relevant, sources)
+
+    def pool(self, languages: Iterable[str] | None = None) -> ParallelQA:
+        """Several languages around one deduplicated English pool, ``tatoeba-pool`` (the mapping is in the
+        module docstring: an item per distinct English sentence, id :func:`english_item_id`).
+
+        Args:
+            languages: the languages paired with English (default: every language of the set), in this order
+                after ``en``.
+
+        Returns:
+            ParallelQA: languages ``("en", *languages)``; items in id order.
+
+        Raises:
+            UsageError: a language the set does not hold, ``en``, or none. DataError: two English sentences
+            whose ids collide.
+
+        Example::
+
+            qa = tatoeba.pool(["de", "sw"])
+            qa.languages, qa.positive(english_item_id("I am tired."), "en").text   # (('en', 'de', 'sw'), ...)
+        """
+        chosen = tuple(self.languages if languages is None else dict.fromkeys(languages))
+        if not chosen or "en" in chosen:
+            raise UsageError(f"{TATOEBA_POOL} takes the languages paired with English (en is its pool), got "
+                             f"{', '.join(chosen) or 'none'}")
+        english: dict[str, str] = {}
+        own: dict[str, dict[str, str]] = {}
+        for lang in chosen:
+            kept = own[lang] = {}
+            for sentence, eng in self[lang].pairs():
+                qid = english_item_id(eng)
+                if english.setdefault(qid, eng) != eng:
+                    raise DataError(f"two English sentences share the item id {qid}: {english[qid]!r}, {eng!r}",
+                                    tatoeba_files(lang)[1])
+                kept.setdefault(qid, sentence)  # the first X sentence of an English sentence
+        qids = sorted(english)
+        paragraph = {qid: i for i, qid in enumerate(qids)}
+        questions = {"en": {qid: english[qid] for qid in qids}}
+        candidates = {"en": [Candidate(f"en-{qid}", english[qid], "en", paragraph[qid], 0) for qid in qids]}
+        relevant = {"en": {qid: f"en-{qid}" for qid in qids}}
+        for lang in chosen:
+            questions[lang] = {qid: own[lang][qid] for qid in qids if qid in own[lang]}
+            candidates[lang], relevant[lang] = _pool_side(lang, questions[lang], paragraph)
+        sources = {f: self.sources[f] for lang in chosen for f in tatoeba_files(lang) if f in self.sources}
+        return ParallelQA(TATOEBA_POOL, ("en", *chosen), questions, candidates, relevant, sources)
+
+
+def _pool_side(lang: str, questions: dict[str, str], paragraph: dict[str, int]
+               ) -> tuple[list[Candidate], dict[str, str]]:
+    """One language's pool in :meth:`TatoebaSet.pool`: its questions, equal sentences as one candidate."""
+    candidates: list[Candidate] = []
+    relevant: dict[str, str] = {}
+    docid_of: dict[str, str] = {}
+    for qid, text in questions.items():
+        docid = docid_of.get(text)
+        if docid is None:
+            docid = docid_of[text] = f"{lang}-{qid}"
+            candidates.append(Candidate(docid, text, lang, paragraph[qid], 0))
+        relevant[qid] = docid
+    return candidates, relevant
 
 
 def _side_pool(lang: str, sentences: tuple[str, ...], qids: list[str]) -> tuple[list[Candidate], dict[str, str]]:

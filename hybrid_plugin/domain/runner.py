@@ -31,7 +31,7 @@ from hybrid_plugin.debias.fitting import fit_debias
 from hybrid_plugin.debias.storage import DEBIAS_FILE
 from hybrid_plugin.debias.transform import LanguageDebias
 from hybrid_plugin.domain.sets import DomainData, DomainSides, denoising_texts, fit_texts
-from hybrid_plugin.domain.settings import SETTINGS_FILE, DomainSettings
+from hybrid_plugin.domain.settings import GROWING, SETTINGS_FILE, DomainSettings
 from hybrid_plugin.domain.summary import CELL_FILE, DomainSummary, summarise, write_summary
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.evaluation.beir_eval import ALL, beir_markdown, evaluate_beir
@@ -192,7 +192,7 @@ def run_domain(settings: DomainSettings, *, progress: Callable[[str], None] | No
     """
     say = progress or logger.info
     study = _Study(settings, say)  # checks the study's models before the output folder is touched
-    claim_study_folder(settings.out, SETTINGS_FILE, settings.plan(), "domain")
+    claim_study_folder(settings.out, SETTINGS_FILE, settings.plan(), "domain", growing=GROWING)
     for domain in settings.domains:
         study.domain(domain)
     summary = summarise(settings)

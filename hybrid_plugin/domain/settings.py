@@ -24,11 +24,15 @@ Domains (:data:`DOMAINS`):
 
 * ``news`` -- NTREX-128 (newstest2019 sentences): X -> a multilingual pool of English, German and Spanish
   sentences (a query judged against its translation in each; bias defined), queries in the other languages;
-* ``african-qa`` -- AfriQA: questions in African languages -> the gold English / French Wikipedia passages.
+* ``african-qa`` -- AfriQA: questions in African languages -> the gold English / French Wikipedia passages;
+* ``conversational`` -- Tatoeba (short everyday sentences, ``tatoeba-pool``): X -> one pool of the distinct
+  English sentences of every evaluated language (Tatoeba's xx -> eng, but over the union of the English sides,
+  so harder than one bitext's); no English queries (they would find themselves), no bias (one pool language).
 
 Its folder::
 
-    OUT/domain.json                                   the settings (a rerun must have the same)
+    OUT/domain.json                                   the settings (a rerun must have the same, except
+                                                      ``domains``: the union of the domains run so far)
     OUT/cells/<domain>/<system>/beir.json (+ .md)     one evaluation (``cell.json`` says what the system is)
     OUT/selection/<domain>/<config>/beir.json         the baselines on the adaptation side (the choice)
     OUT/models/<domain>/<system>/                     adapted models (training.json) and transforms
@@ -38,7 +42,7 @@ Example::
 
     >>> settings = DomainSettings(study="outputs/reproduce-quick", out="/tmp/domain-doc", quick=True)
     >>> settings.steps, settings.domains
-    (6, ('news', 'african-qa'))
+    (6, ('news', 'african-qa', 'conversational'))
 """
 
 from __future__ import annotations
@@ -50,12 +54,14 @@ from typing import Any, Literal, get_args
 
 from hybrid_plugin.errors import UsageError
 
-__all__ = ["ADAPTATIONS", "DOMAINS", "SETTINGS_FILE", "Adaptation", "Domain", "DomainSettings", "DomainSpec"]
+__all__ = ["ADAPTATIONS", "DOMAINS", "GROWING", "SETTINGS_FILE", "Adaptation", "Domain", "DomainSettings", "DomainSpec"]
 
-Domain = Literal["news", "african-qa"]
+Domain = Literal["news", "african-qa", "conversational"]
 Adaptation = Literal["lsar", "parallel", "denoising"]
 ADAPTATIONS: tuple[Adaptation, ...] = get_args(Adaptation)
 SETTINGS_FILE = "domain.json"
+GROWING = ("domains",)
+"""The keys of :meth:`DomainSettings.plan` a resumed study may differ in: ``domain.json`` keeps the union."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,15 @@ DOMAINS: dict[str, DomainSpec] = {
         ("bem", "fon", "ha", "ig", "rw", "sw", "tw", "yo", "zu", "en", "fr"),
         ("ha", "yo", "zu", "fon", "en", "fr"), 30,
         "African-language Wikipedia QA (AfriQA): X -> gold en / fr passages"),
+    "conversational": DomainSpec(
+        "tatoeba-pool", None, ("en",),
+        ("en", "de", "es", "ar", "zh", "hi", "vi", "fr", "ru", "tl", "sw", "kab", "ber", "yue", "ceb"),
+        ("en", "de", "ar", "fr", "kab", "yue"), 1000,
+        "conversational sentences (Tatoeba): X -> one deduplicated English pool"),
 }
+
+_FOLDERS = {"afriqa-train": "afriqa", "tatoeba-pool": "tatoeba"}
+"""Data sets read from another set's folder (the rest from ``data_root/<dataset>``)."""
 
 
 def _positive_int(value: Any, option: str) -> int:
@@ -99,7 +113,8 @@ class DomainSettings:
     Args:
         study (str | Path): a ``hybrid-plugin reproduce`` folder (its ``plan.json`` and trained models).
         out (str | Path): the study's folder (resumable).
-        data_root (str | Path): the folder holding ``ntrex-128/``, ``afriqa/`` and the training collections.
+        data_root (str | Path): the folder holding ``ntrex-128/``, ``afriqa/``, ``tatoeba/`` and the training
+            collections.
         quick (bool): the ``--quick`` slices (about ten minutes on two CPU cores).
         domains (tuple[str, ...], optional): which of :data:`DOMAINS` (default: all).
         adaptations (tuple[str, ...], optional): which of :data:`ADAPTATIONS` (default: all).
@@ -171,11 +186,12 @@ class DomainSettings:
         return 200 if self.quick else None
 
     def data(self, dataset: str) -> Path:
-        """The local folder of a data set (AfriQA's splits share ``afriqa/``)."""
-        return self.data_root / dataset.split("-train")[0]
+        """The local folder of a data set (AfriQA's splits share ``afriqa/``; ``tatoeba-pool`` reads ``tatoeba/``)."""
+        return self.data_root / _FOLDERS.get(dataset, dataset)
 
     def plan(self) -> dict[str, Any]:
-        """The settings that decide the results (``domain.json``; a resumed study must have the same)."""
+        """The settings that decide the results (``domain.json``; a resumed study must have the same, except
+        ``domains``, which a resumed study may extend: :data:`GROWING`)."""
         keep = ("quick", "domains", "adaptations", "adapt_fraction", "split_seed", "steps", "batch_size",
                 "per_language", "limit")
         plan = {f.name: getattr(self, f.name) for f in fields(self) if f.name in keep}

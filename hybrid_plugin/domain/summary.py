@@ -20,8 +20,8 @@ from hybrid_plugin.domain.settings import ADAPTATIONS, DOMAINS, DomainSettings
 from hybrid_plugin.errors import DataError
 from hybrid_plugin.files import atomic_write
 
-__all__ = ["CELL_FILE", "DomainRow", "DomainSummary", "DomainTest", "command_line", "summarise", "summary_markdown",
-           "write_summary"]
+__all__ = ["CELL_FILE", "DomainRow", "DomainSummary", "DomainTest", "command_line", "summarise", "summary_domains",
+           "summary_markdown", "write_summary"]
 
 CELL_FILE = "cell.json"
 MEASURE = "nDCG@10"
@@ -72,14 +72,26 @@ class DomainSummary:
                 "rows": [asdict(r) for r in self.rows], "tests": [asdict(t) for t in self.tests]}
 
 
-def command_line(settings: DomainSettings) -> str:
-    """The ``hybrid-plugin domain`` command that reproduces ``settings``."""
+def command_line(settings: DomainSettings, domains: tuple[str, ...] | None = None) -> str:
+    """The ``hybrid-plugin domain`` command that reproduces ``settings`` (on ``domains`` instead of its own)."""
     parts = ["hybrid-plugin domain", f"--study {settings.study}", f"--out {settings.out}",
              f"--data-root {settings.data_root}"]
     parts += ["--quick"] if settings.quick else []
-    for name in ("domains", "adaptations"):
-        parts.append(f"--{name} {','.join(getattr(settings, name))}")
+    parts.append(f"--domains {','.join(settings.domains if domains is None else domains)}")
+    parts.append(f"--adaptations {','.join(settings.adaptations)}")
     return " ".join(parts)
+
+
+def summary_domains(settings: DomainSettings) -> tuple[str, ...]:
+    """The domains a summary covers: those of ``settings`` and every domain with cells in ``settings.out``
+    (earlier runs of a study that added domains), in the order of :data:`DOMAINS`.
+
+    Example::
+
+        summary_domains(DomainSettings(study="outputs/reproduce-quick", out="outputs/domain-quick",
+                                       domains=("conversational",)))     # ('news', 'african-qa', 'conversational')
+    """
+    return tuple(d for d in DOMAINS if d in settings.domains or (settings.out / "cells" / d).is_dir())
 
 
 def _read(path: Path) -> Any:
@@ -136,9 +148,11 @@ def _pairs(rows: list[DomainRow]) -> list[tuple[str, str]]:
 
 
 def summarise(settings: DomainSettings) -> DomainSummary:
-    """The summary of the study in ``settings.out`` (what is done so far)."""
+    """The summary of the study in ``settings.out`` (what is done so far, on every domain it has cells of:
+    :func:`summary_domains`)."""
     rows, tests, chosen = [], [], {}
-    for domain in settings.domains:
+    domains = summary_domains(settings)
+    for domain in domains:
         cells = _cells(settings.out, domain)
         per_query = {row.system: values for row, values in cells}
         domain_rows = [row for row, _ in cells]
@@ -149,7 +163,8 @@ def summarise(settings: DomainSettings) -> DomainSummary:
         adapted = {r.adapted_from for r in domain_rows if r.adapted_from and not r.adapted_from.startswith("hybrid")}
         if adapted:
             chosen[domain] = sorted(adapted)[0]
-    return DomainSummary(settings.plan(), rows, tests, chosen, command_line(settings))
+    plan = {**settings.plan(), "domains": list(domains)}
+    return DomainSummary(plan, rows, tests, chosen, command_line(settings, domains))
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:

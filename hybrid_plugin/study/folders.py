@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,23 @@ from hybrid_plugin.files import atomic_write, check_output, claim_output
 __all__ = ["check_study_settings", "claim_study_folder", "publish_outputs"]
 
 
-def check_study_settings(out: Path, settings_file: str, plan: Mapping[str, Any], command: str) -> bool:
+def _read_settings(path: Path, command: str, growing: Collection[str]) -> dict[str, Any]:
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise DataError(f"malformed JSON (not written by hybrid-plugin {command}?)", path) from None
+    if not isinstance(old, dict) or any(not isinstance(old.get(k, []), list) for k in growing):
+        raise DataError(f"not the settings of a hybrid-plugin {command} study", path)
+    return old
+
+
+def check_study_settings(out: Path, settings_file: str, plan: Mapping[str, Any], command: str, *,
+                         growing: Collection[str] = ()) -> bool:
     """Whether ``out`` already holds this study (True: resume it); nothing is written.
+
+    Args:
+        growing: keys (lists) a resumed study may differ in (the domain study's ``domains``); the others must
+            be equal.
 
     Raises:
         UsageError: ``out`` is not new, empty or the plugin's; or it holds the study with other settings.
@@ -29,28 +44,32 @@ def check_study_settings(out: Path, settings_file: str, plan: Mapping[str, Any],
     path = out / settings_file
     if not path.is_file():
         return False
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise DataError(f"malformed JSON (not written by hybrid-plugin {command}?)", path) from None
-    if old != plan:
-        diff = sorted(k for k in set(old) | set(plan) if old.get(k) != plan.get(k))
+    old = _read_settings(path, command, growing)
+    diff = sorted(k for k in set(old) | set(plan) if k not in growing and old.get(k) != plan.get(k))
+    if diff:
         raise UsageError(f"{out} holds a {command} study with other settings ({', '.join(diff)}); resume it with the "
                          "same options or choose another --out")
     return True
 
 
-def claim_study_folder(out: Path, settings_file: str, plan: Mapping[str, Any], command: str) -> bool:
-    """Check ``out`` (:func:`check_study_settings`); a new folder is claimed and its settings written.
+def claim_study_folder(out: Path, settings_file: str, plan: Mapping[str, Any], command: str, *,
+                       growing: Collection[str] = ()) -> bool:
+    """Check ``out`` (:func:`check_study_settings`); a new folder is claimed and its settings written. A
+    resumed study's ``growing`` keys are rewritten (atomically) as the union of the file's and ``plan``'s.
 
     Returns:
         bool: True when an earlier run of the same study is resumed.
 
     Example::
 
-        claim_study_folder(Path("outputs/domain"), "domain.json", settings.plan(), "domain")
+        claim_study_folder(Path("outputs/domain"), "domain.json", settings.plan(), "domain", growing=("domains",))
     """
-    if check_study_settings(out, settings_file, plan, command):
+    if check_study_settings(out, settings_file, plan, command, growing=growing):
+        old = _read_settings(out / settings_file, command, growing)
+        merged = {**old, **{k: list(dict.fromkeys([*old.get(k, []), *plan.get(k, [])])) for k in growing}}
+        if merged != old:
+            with atomic_write(out / settings_file) as handle:
+                json.dump(merged, handle, indent=1)
         return True
     claim_output(out, command)
     with atomic_write(out / settings_file) as handle:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from hybrid_plugin.data import DATASETS, fetch_dataset, load_parallel_qa, load_tatoeba
 from hybrid_plugin.data.languages import dataset_code, dataset_languages
-from hybrid_plugin.data.tatoeba import Bitext, TatoebaSet, read_tatoeba_folder, tatoeba_files
+from hybrid_plugin.data.tatoeba import Bitext, TatoebaSet, english_item_id, read_tatoeba_folder, tatoeba_files
 from hybrid_plugin.errors import DataError, DownloadError, UsageError
 from hybrid_plugin.pyserini.prepared import prepare, read_prepared
 
@@ -81,6 +81,88 @@ def test_prepare_writes_a_pair_that_reads_back_the_same(tatoeba, tmp_path):
     qa = tatoeba.pair("de").limit(30)
     back = read_prepared(prepare(qa, tmp_path).root)
     assert back.relevant == qa.relevant and back.questions == qa.questions
+
+
+# ------------------------------------------------------------------------------------------- one English pool
+
+_POOLED = ["de", "sw", "kab", "yue"]
+
+
+def test_the_pool_counts_what_the_files_hold(shared_data):
+    folder = shared_data / "tatoeba"
+    qa = load_parallel_qa("tatoeba-pool", data=folder, languages=["en", *_POOLED])
+    # an independent reading: each language's lines, each English sentence's first translation
+    first: dict[str, dict[str, str]] = {}
+    for lang in _POOLED:
+        own, eng = (_lines(folder / f) for f in tatoeba_files(lang))
+        first[lang] = {}
+        for sentence, english in zip(own, eng):
+            first[lang].setdefault(english, sentence)
+    english = set().union(*first.values())
+    assert qa.name == "tatoeba-pool" and qa.languages == ("en", *_POOLED)
+    assert len(qa.qids) == len(english) == len(qa.candidates["en"]) < sum(len(first[lang]) for lang in _POOLED)
+    assert {c.text for c in qa.candidates["en"]} == english == set(qa.questions["en"].values())
+    assert list(qa.qids) == sorted(qa.qids) == list(qa.questions["en"])
+    for lang in _POOLED:
+        expected = {english_item_id(e): s for e, s in first[lang].items()}
+        assert qa.questions[lang] == {q: expected[q] for q in qa.qids if q in expected}
+        assert {c.text for c in qa.candidates[lang]} == set(first[lang].values())
+        for qid, sentence in list(qa.questions[lang].items())[:50]:
+            assert qa.positive(qid, lang).text == sentence
+            assert english_item_id(qa.positive(qid, "en").text) == qid
+    assert sorted(qa.sources) == sorted(f for lang in _POOLED for f in tatoeba_files(lang))
+    qa.check_linked()
+
+
+def test_item_ids_stay_when_languages_are_added(tatoeba):
+    small, large = tatoeba.pool(["de", "sw"]), tatoeba.pool(["kab", "de", "yue", "sw"])
+    assert set(small.qids) < set(large.qids)
+    for lang in ("en", "de", "sw"):
+        assert small.questions[lang] == {q: t for q, t in large.questions[lang].items() if q in small.qids}
+    assert small.languages == ("en", "de", "sw") and large.languages == ("en", "kab", "de", "yue", "sw")
+
+
+def test_the_pool_needs_its_languages(shared_data, tatoeba):
+    with pytest.raises(UsageError, match=r"^tatoeba-pool needs --languages"):
+        load_parallel_qa("tatoeba-pool", data=shared_data / "tatoeba")
+    qa = load_parallel_qa("tatoeba-pool", data=shared_data / "tatoeba", languages=["sw"])
+    assert qa.languages == ("en", "sw") and len(qa.qids) == len(tatoeba["sw"])
+    with pytest.raises(UsageError, match="en is its pool"):
+        tatoeba.pool(["de", "en"])
+    with pytest.raises(UsageError, match="tatoeba has no language 'ha' here"):
+        tatoeba.pool(["ha"])
+
+
+def test_an_english_sentence_keeps_its_first_translation():
+    tatoeba = TatoebaSet({"de": Bitext("de", ("Ja.", "Jawohl.", "Ja."), ("Yes.", "Yes.", "Yes!")),
+                          "nl": Bitext("nl", ("Nee.",), ("No.",))})
+    qa = tatoeba.pool()
+    yes, yes_loud = english_item_id("Yes."), english_item_id("Yes!")
+    assert qa.questions["de"] == {q: "Ja." for q in sorted((yes, yes_loud))}
+    assert [c.text for c in qa.candidates["de"]] == ["Ja."]                 # "Jawohl." is left out
+    assert qa.relevant["de"][yes] == qa.relevant["de"][yes_loud]            # one candidate, relevant to both
+    assert qa.item_languages(english_item_id("No.")) == ("en", "nl")
+
+
+_ENGLISH = st.lists(st.sampled_from(["Yes.", "No.", "Good.", "Hello."]), min_size=1, max_size=8)
+
+
+@given(st.data())
+def test_every_pooled_question_finds_its_english_and_the_pool_holds_each_once(data):
+    bitexts = {}
+    for lang in data.draw(st.lists(st.sampled_from(["de", "nl", "sw"]), min_size=1, max_size=3, unique=True)):
+        eng = data.draw(_ENGLISH)
+        own = data.draw(st.lists(st.sampled_from(["Ja.", "Nein.", "Gut."]), min_size=len(eng), max_size=len(eng)))
+        bitexts[lang] = Bitext(lang, tuple(own), tuple(eng))
+    qa = TatoebaSet(bitexts).pool()
+    english = {e for b in bitexts.values() for e in b.english}
+    assert sorted(c.text for c in qa.candidates["en"]) == sorted(english)
+    for lang, bitext in bitexts.items():
+        for qid, sentence in qa.questions[lang].items():
+            assert (sentence, qa.positive(qid, "en").text) in bitext.pairs()
+            assert qa.positive(qid, lang).text == sentence
+        assert len(qa.questions[lang]) == len(set(bitext.english))
+    qa.check_linked()
 
 
 # ------------------------------------------------------------------------------------------- malformed files

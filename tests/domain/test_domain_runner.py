@@ -11,8 +11,10 @@ import pytest
 from hybrid_plugin.adaptation.parallel import collection_texts
 from hybrid_plugin.domain.runner import run_domain
 from hybrid_plugin.domain.sets import DomainData
-from hybrid_plugin.domain.settings import DomainSettings
+from hybrid_plugin.domain.settings import DOMAINS, SETTINGS_FILE, DomainSettings
 from hybrid_plugin.errors import UsageError
+from hybrid_plugin.files import claim_output
+from hybrid_plugin.study.folders import check_study_settings, claim_study_folder
 
 
 @pytest.fixture()
@@ -52,6 +54,20 @@ def test_the_sides_share_no_item_and_no_text(tiny_study, shared_data, tmp_path):
     assert {q.language for q in news.queries.values()} == {"ar", "sw", "yo", "zu"}
     assert {d.language for d in news.corpus.values()} == {"en", "de", "es"}
     assert all(len(judged) == 3 for judged in news.qrels.values())
+    talk = data.sides("conversational")
+    # X -> one English pool (Tatoeba's xx -> eng over the union of the English sides): no English query
+    assert {q.language for q in talk.beir.queries.values()} == {"de", "ar", "sw", "kab", "yue"}
+    assert {d.language for d in talk.beir.corpus.values()} == {"en"}
+    assert all(len(judged) == 1 for judged in talk.beir.qrels.values())
+    assert len(talk.evaluated.qids) + len(talk.adapt.qids) == DOMAINS["conversational"].quick_items
+
+
+def test_the_three_domains_are_the_default_and_tatoeba_pool_reads_tatoeba(tiny_study, tmp_path):
+    settings = DomainSettings(study=tiny_study, out=tmp_path / "out", data_root=tmp_path / "data")
+    assert settings.domains == ("news", "african-qa", "conversational")
+    assert settings.data("tatoeba-pool") == tmp_path / "data" / "tatoeba"
+    assert settings.data("afriqa-train") == tmp_path / "data" / "afriqa"
+    assert settings.data("ntrex-128") == tmp_path / "data" / "ntrex-128"
 
 
 @pytest.mark.slow
@@ -98,3 +114,57 @@ def test_bad_options_are_one_line_errors(tiny_study, tmp_path):
         DomainSettings(study=tiny_study, out=tmp_path / "o", adapt_fraction=1.5)
     with pytest.raises(UsageError, match="no plan.json"):
         DomainSettings(study=tmp_path, out=tmp_path / "o")
+
+
+def test_a_study_folder_of_two_domains_takes_a_third(tiny_study, tmp_path):
+    out = tmp_path / "domain"
+    started = DomainSettings(study=tiny_study, out=out, quick=True, domains=("news", "african-qa"))
+    out.mkdir()
+    claim_output(out, "domain")
+    (out / SETTINGS_FILE).write_text(json.dumps(started.plan(), indent=1))  # as the code before #16 wrote it
+    added = DomainSettings(study=tiny_study, out=out, quick=True, domains=("conversational",))
+    assert claim_study_folder(out, SETTINGS_FILE, added.plan(), "domain", growing=("domains",))
+    recorded = json.loads((out / SETTINGS_FILE).read_text())
+    assert recorded == {**started.plan(), "domains": ["news", "african-qa", "conversational"]}
+    default = DomainSettings(study=tiny_study, out=out, quick=True)
+    assert claim_study_folder(out, SETTINGS_FILE, default.plan(), "domain", growing=("domains",))
+    assert json.loads((out / SETTINGS_FILE).read_text()) == recorded
+    with pytest.raises(UsageError, match=r"other settings \(steps\)"):
+        claim_study_folder(out, SETTINGS_FILE, {**default.plan(), "steps": 3}, "domain", growing=("domains",))
+    with pytest.raises(UsageError, match=r"other settings \(domains\)"):  # the other studies: all keys equal
+        check_study_settings(out, SETTINGS_FILE, started.plan(), "domain")
+    assert json.loads((out / SETTINGS_FILE).read_text()) == recorded
+
+
+@pytest.mark.slow
+def test_a_resumed_study_adds_domains_and_summarises_them_all(tiny_study, shared_data, tmp_path, isolated_cache,
+                                                               one_torch_thread):
+    out = tmp_path / "domain"
+    common = dict(study=tiny_study, out=out, data_root=shared_data, quick=True, limit=40, steps=2, batch_size=4,
+                  per_language=6, adaptations=("lsar",))
+    # a study started before this change: domain.json as that code wrote it (news and african-qa)
+    started = DomainSettings(**common, domains=("news", "african-qa"))
+    out.mkdir()
+    claim_output(out, "domain")
+    (out / SETTINGS_FILE).write_text(json.dumps(started.plan(), indent=1))
+    run_domain(DomainSettings(**common, domains=("news",)), progress=lambda line: None)
+    summary = run_domain(DomainSettings(**common, domains=("conversational",)), progress=lambda line: None)
+    recorded = json.loads((out / SETTINGS_FILE).read_text())
+    assert recorded["domains"] == ["news", "african-qa", "conversational"]
+    assert {k: v for k, v in recorded.items() if k != "domains"} == {
+        k: v for k, v in started.plan().items() if k != "domains"}
+    assert {r.domain for r in summary.rows} == {"news", "conversational"}
+    assert summary.settings["domains"] == ["news", "conversational"] and "--domains news,conversational" in (
+        summary.command)
+    talk = {r.system: r for r in summary.rows if r.domain == "conversational"}
+    chosen = summary.chosen["conversational"]
+    assert talk.keys() == {"base", "xx", "xy", "hybrid-a0.5", "hybrid-a0.5+lsar", f"{chosen}+lsar"}
+    assert talk["xx"].bias is None and 0 <= talk["xx"].values["nDCG@10"] <= 1  # one pool language: no bias
+    assert (out / "splits/conversational.json").is_file() and "conversational" in (out / "summary.md").read_text()
+    # the default domains resume it too; other settings still refuse, and without growing keys (the other
+    # studies) the domains must be equal
+    assert check_study_settings(out, SETTINGS_FILE, DomainSettings(**common).plan(), "domain", growing=("domains",))
+    with pytest.raises(UsageError, match=r"other settings \(steps\)"):
+        run_domain(DomainSettings(**{**common, "steps": 3}, domains=("conversational",)), progress=lambda _: None)
+    with pytest.raises(UsageError, match=r"other settings \(domains\)"):
+        check_study_settings(out, SETTINGS_FILE, {**recorded, "domains": ["news"]}, "domain")
