@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> None:
     beir = read_beir(folder, split=args.split, name=args.dataset if named else None)
     debias = read_debias(args.debias)
     results = evaluate_beir(beir, args.model, depth=args.depth, batch_size=args.batch_size, device=args.device,
-                            debias=debias, allow_same_data=args.allow_same_data)
+                            debias=debias, allow_same_data=args.allow_same_data, cache=not args.no_cache)
     markdown = beir_markdown(results)
     claim_output(out, "beir")
     if debias is not None:  # a copy of the transform applied, before the record that names it
@@ -63,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "DIR/debias/")
     parser.add_argument("--allow-same-data", action="store_true",
                         help="accept a --debias transform fitted on the evaluated collection itself (an oracle)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="encode everything again (do not read or add to the embedding cache)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace this command's earlier output in DIR")
     parser.set_defaults(func=run)

@@ -22,6 +22,16 @@ role; per language for ``center`` / ``lir``, from the records' ``language``), an
 one fitted on the collection's corpus alone (the target-domain adaptation,
 :func:`~hybrid_plugin.evaluation.beir_debias.beir_fit_texts`) is recorded as ``fitted_on_target_corpus``.
 
+**Embedding cache** (``cache=True``, the default; ``hybrid-plugin beir --no-cache`` turns it off): a model given
+by name or folder encodes through the plugin's on-disk cache
+(:func:`~hybrid_plugin.evaluation.encoding.encode_through_cache`), keyed as every other path keys it -- the model's
+identity with its prompts (:func:`~hybrid_plugin.evaluation.embedding_cache.model_identity`), the data
+(:func:`beir_cache_checksum`), and per row a digest of exactly what the model reads (a document's
+``encoder_input``, title included; a query's prompt and text), so a changed title or text is encoded again and
+nothing else is. A second evaluation of the same model on the same collection (the ``+lsar`` cells of the domain
+study) encodes nothing and gives the same vectors, hence the same values; a first one makes the very
+``model.encode`` calls it made without the cache. A loaded ``SentenceTransformer`` is not cached (no identity).
+
 What does not live here: reading BEIR folders (:mod:`hybrid_plugin.data.beir`), the parallel collections' mono /
 cross / multi evaluation (:mod:`hybrid_plugin.evaluation.pipeline`), which keeps its own measures unchanged.
 
@@ -36,9 +46,12 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-import os
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import ir_measures
@@ -49,16 +62,19 @@ from hybrid_plugin.data.beir import BeirCollection
 from hybrid_plugin.debias.embeddings import read_debias
 from hybrid_plugin.debias.transform import LanguageDebias
 from hybrid_plugin.errors import UsageError
-from hybrid_plugin.evaluation.beir_debias import BeirDebias, apply_to_beir, prepare_beir_debias
-from hybrid_plugin.evaluation.embedding_cache import model_identity
+from hybrid_plugin.evaluation.beir_debias import BeirDebias, apply_to_beir, corpus_checksum, prepare_beir_debias
+from hybrid_plugin.evaluation.embedding_cache import EmbeddingCache, ModelIdentity, model_identity
+from hybrid_plugin.evaluation.encoding import EncodingStats, encode_through_cache
 from hybrid_plugin.models import load_model, model_prompts
 from hybrid_plugin.models.loading import resolve_model
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["ALL", "BEIR_MEASURES", "BeirCell", "BeirResults", "beir_markdown", "beir_run", "evaluate_beir",
-           "score_beir_run"]
+__all__ = ["ALL", "BEIR_MEASURES", "BeirCell", "BeirResults", "beir_cache_checksum", "beir_markdown", "beir_run",
+           "evaluate_beir", "score_beir_run"]
+
+logger = logging.getLogger(__name__)
 
 BEIR_MEASURES: tuple[str, ...] = ("nDCG@10", "R@100", "RR@10", "AP@1000")
 """What a BEIR evaluation reports (ir_measures names; ``RR@10`` is MRR@10)."""
@@ -163,34 +179,66 @@ def _cells(beir: BeirCollection, per_query: Mapping[str, Mapping[str, float]], b
     return cells
 
 
-def _load(model: SentenceTransformer | str | None, device: str | None, debias: LanguageDebias | None
-          ) -> tuple[SentenceTransformer, str, str | None, str | None]:
-    """The model, its name, and (a folder or cached hub id, with a transform to check) its path and digest."""
+def beir_cache_checksum(beir: BeirCollection) -> str:
+    """The embedding cache's dataset key of a BEIR collection: a SHA-256 over ``beir`` and the checksums of the
+    files its documents and queries were read from (``beir.sources`` without the qrels, which no embedding depends
+    on: the splits of a folder share it; a collection written from a parallel one carries that one's files, so
+    both sides of its split share it too); for a collection built without sources, over its documents (id,
+    language, title, text) and queries (id, language, text).
+
+    The key only groups cache entries: rows are addressed by the digest of the text the model reads, so a
+    document whose title or text changed is encoded again under the same key. It is BEIR's own (the ``beir``
+    tag) because BEIR's evaluation always L2-normalises, which the parallel path does only for models that need
+    it: their rows never mix.
+
+    Example::
+
+        beir_cache_checksum(read_beir("beir/xq")) == beir_cache_checksum(read_beir("beir/xq", split="dev"))  # True
+    """
+    digest = hashlib.sha256(b"beir\n")
+    sources = {k: v for k, v in beir.sources.items() if "qrels" not in PurePosixPath(k).parts}
+    for name in sorted(sources):
+        digest.update(f"{name}\t{sources[name]}\n".encode())
+    if not sources:
+        digest.update(f"corpus\t{corpus_checksum(beir)}\n".encode())
+        for query in beir.queries.values():
+            digest.update(f"{query.qid}\0{query.language}\0{query.text}\n".encode())
+    return digest.hexdigest()
+
+
+def _load(model: SentenceTransformer | str | None, device: str | None, identify: bool
+          ) -> tuple[SentenceTransformer, str, str | None, ModelIdentity | None]:
+    """The model, its name, and (a folder or hub id) its path and, when ``identify``, its cache identity."""
     if model is not None and not isinstance(model, (str, os.PathLike)):
         return model, type(model).__name__, None, None
     name = "default" if model is None else os.fspath(model)
     path = resolve_model(None if model is None else os.fspath(model))
     loaded = load_model(path, device)
-    digest = None
-    if debias is not None:
-        digest = model_identity(path, name=name, prompts=model_prompts(loaded)).digest
-    return loaded, name, path, digest
+    identity = model_identity(path, name=name, prompts=model_prompts(loaded)) if identify else None
+    return loaded, name, path, identity
 
 
-def _encode(st: SentenceTransformer, beir: BeirCollection, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The query and document embeddings (unit length), rows in ``beir.queries`` / ``beir.corpus`` order."""
+def _encode(st: SentenceTransformer, beir: BeirCollection, batch_size: int, cache: EmbeddingCache | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The query and document embeddings (unit length), rows in ``beir.queries`` / ``beir.corpus`` order, through
+    ``cache``: the texts carry their prompts (a document's prefix sits after its title), so they are given with
+    the empty prompt and digested whole."""
     prompts = model_prompts(st)
-    documents = st.encode([d.encoder_input(prompts["passage"]) for d in beir.corpus.values()], batch_size=batch_size,
-                          normalize_embeddings=True, convert_to_numpy=True)
-    queries = st.encode([prompts["query"] + q.text for q in beir.queries.values()], batch_size=batch_size,
-                        normalize_embeddings=True, convert_to_numpy=True)
+    stats = EncodingStats(cache_folder=None if cache is None else str(cache.folder))
+    texts = {"passage": [d.encoder_input(prompts["passage"]) for d in beir.corpus.values()],
+             "query": [prompts["query"] + q.text for q in beir.queries.values()]}
+    documents, queries = (encode_through_cache(st, texts[role], role, "", cache=cache, stats=stats,
+                                               batch_size=batch_size, show_progress=False, normalize=True,
+                                               dataset=beir.name) for role in ("passage", "query"))
+    logger.info("embeddings of %s: %d texts, %d encoded, %d from the cache", beir.name, stats.distinct,
+                stats.encoded, stats.cached)
     return queries, documents
 
 
 def evaluate_beir(beir: BeirCollection, model: SentenceTransformer | str | None = None, *, depth: int = 1000,
                   batch_size: int = 32, device: str | None = None,
                   debias: LanguageDebias | str | os.PathLike[str] | None = None,
-                  allow_same_data: bool = False) -> BeirResults:
+                  allow_same_data: bool = False, cache: bool = True) -> BeirResults:
     """Evaluate ``model`` on ``beir`` (the protocol is in the module docstring).
 
     Args:
@@ -204,6 +252,8 @@ def evaluate_beir(beir: BeirCollection, model: SentenceTransformer | str | None 
             applied to the query and document embeddings before scoring; None (default): none.
         allow_same_data: accept a transform fitted on the evaluated collection itself (an oracle, recorded as
             ``fitted_on_evaluated_data``). Defaults to False.
+        cache: read and add embeddings in the plugin's embedding cache (a model given by name or folder; the
+            model's own embeddings, before any transform). Defaults to True.
 
     Returns:
         BeirResults: a cell per query language and ``all``; per-query values; the transform's record.
@@ -222,12 +272,14 @@ def evaluate_beir(beir: BeirCollection, model: SentenceTransformer | str | None 
     if depth < 1 or batch_size < 1:
         raise UsageError(f"depth and batch_size must be at least 1, got {depth} and {batch_size}")
     transform = read_debias(debias)
-    st, name, path, digest = _load(model, device, transform)
+    st, name, path, identity = _load(model, device, cache or transform is not None)
+    digest = None if identity is None else identity.digest
     checked: BeirDebias | None = prepare_beir_debias(transform, beir, model=st, model_path=path, model_digest=digest,
                                                      prompts=model_prompts(st), allow_same_data=allow_same_data)
+    store = EmbeddingCache.for_model(identity, beir_cache_checksum(beir)) if cache and identity is not None else None
     docids = list(beir.corpus)
     qids = list(beir.queries)
-    queries, documents = _encode(st, beir, batch_size)
+    queries, documents = _encode(st, beir, batch_size, store)
     if checked is not None:
         queries, documents = apply_to_beir(checked.transform, beir, queries, documents)
     run = beir_run(qids, queries, docids, documents, depth)

@@ -3,6 +3,9 @@
 * :func:`encode_parallel_qa` encodes each distinct question text once (a text shared by several languages or
   questions is encoded once) and each distinct candidate text once, and returns them per language
   (:class:`EncodedQA`, with what it cost in :class:`EncodingStats`).
+* :func:`encode_through_cache` encodes one role's texts through the embedding cache (what is there is read,
+  the rest encoded and added): the one cached encoder, used by :func:`encode_parallel_qa` and by BEIR's
+  evaluation (:func:`~hybrid_plugin.evaluation.beir_eval.evaluate_beir`).
 * :func:`encode_texts` is ``model.encode`` with a prompt, as float32, L2-normalised when the model scores by
   cosine but does not normalise itself (:func:`should_normalize`).
 
@@ -43,7 +46,8 @@ from hybrid_plugin.evaluation.embedding_cache import EmbeddingCache, Role, text_
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["EncodedQA", "EncodingStats", "encode_parallel_qa", "encode_texts", "should_normalize"]
+__all__ = ["EncodedQA", "EncodingStats", "encode_parallel_qa", "encode_texts", "encode_through_cache",
+           "should_normalize"]
 
 logger = logging.getLogger(__name__)
 
@@ -146,10 +150,38 @@ def _distinct(texts_by_lang: Mapping[str, Sequence[str]]) -> tuple[list[str], di
     return list(position), rows
 
 
-def _encode_distinct(model: SentenceTransformer, distinct: list[str], role: Role, prompt: str, *,
-                     cache: EmbeddingCache | None, stats: EncodingStats, batch_size: int, show_progress: bool,
-                     normalize: bool, dataset: str) -> np.ndarray:
-    """Vectors of ``distinct`` texts of one role, in order: from the cache where there, else encoded (and added)."""
+def encode_through_cache(model: SentenceTransformer, distinct: Sequence[str], role: Role, prompt: str, *,
+                         cache: EmbeddingCache | None, stats: EncodingStats, batch_size: int = 32,
+                         show_progress: bool = True, normalize: bool, dataset: str) -> np.ndarray:
+    """Vectors of ``distinct`` texts of one role, in order: read from ``cache`` where there, else encoded with
+    ``prompt`` (:func:`encode_texts`, in one call, in the given order) and added to it.
+
+    Rows are addressed by :func:`~hybrid_plugin.evaluation.embedding_cache.text_digests` of (role, prompt, text),
+    so the digest covers exactly what the model reads. ``stats`` gains the texts given (``distinct``), encoded
+    and read from the cache. Texts may repeat (each is then encoded as often as given, so that a cold run makes
+    the very call ``model.encode`` would make); the collection encoders pass distinct texts.
+
+    Args:
+        model: the encoder. distinct: the texts. role: ``"query"`` or ``"passage"``. prompt: the prefix the model
+            is given (``""``: none, the texts carry it).
+        cache: the cache of this model on this data (None: encode everything, store nothing).
+        stats: the counters to add to. batch_size: ``model.encode`` batch size. show_progress: tqdm bars.
+        normalize: L2-normalise the fresh vectors (cached ones are read as stored). dataset: recorded with a new
+            cache entry.
+
+    Returns:
+        np.ndarray: float32, one row per text.
+
+    Raises:
+        DataError: cached embeddings whose dimension is not the model's.
+
+    Example::
+
+        stats = EncodingStats()
+        vectors = encode_through_cache(model, ["Wer?"], "query", "query: ", cache=None, stats=stats,
+                                       normalize=True, dataset="demo")
+        vectors.shape, stats.encoded          # ((1, 384), 1)
+    """
     digests = text_digests(distinct, role, prompt)
     stats.distinct += len(distinct)
     found = np.zeros(len(distinct), dtype=bool)
@@ -213,7 +245,7 @@ def encode_parallel_qa(model: SentenceTransformer, qa: ParallelQA, *, prompts: M
     out: dict[Role, dict[str, np.ndarray]] = {}
     for role, texts_by_lang in by_role.items():
         distinct, rows = _distinct(texts_by_lang)
-        vectors = _encode_distinct(model, distinct, role, prompts.get(role, ""), cache=cache, stats=stats,
+        vectors = encode_through_cache(model, distinct, role, prompts.get(role, ""), cache=cache, stats=stats,
                                    batch_size=batch_size, show_progress=show_progress, normalize=normalize,
                                    dataset=qa.name)
         out[role] = {lang: vectors[idx] for lang, idx in rows.items()}

@@ -54,7 +54,7 @@ def _by_hand(beir, model_path, transform_rows):
 
 
 def test_center_scores_equal_the_transformed_embeddings_by_hand(beir_folder, tiny_model, ntrex_center,
-                                                                one_torch_thread):
+                                                                isolated_cache, one_torch_thread):
     beir = read_beir_folder(beir_folder)
     results = evaluate_beir(beir, str(tiny_model), device="cpu", debias=ntrex_center)
     means = ntrex_center.means
@@ -71,7 +71,7 @@ def test_center_scores_equal_the_transformed_embeddings_by_hand(beir_folder, tin
 
 
 def test_lsar_fitted_on_the_target_corpus_is_recorded_and_equals_the_projection(beir_folder, tiny_model,
-                                                                                 one_torch_thread):
+                                                                                 isolated_cache, one_torch_thread):
     from hybrid_plugin.debias.fitting import fit_debias
 
     beir = read_beir_folder(beir_folder)
@@ -102,7 +102,7 @@ def test_corpus_identity_ignores_split_and_files(beir_folder, shared_data):
 
 def test_a_transform_of_another_model_or_of_the_collection_is_refused(beir_folder, tiny_model, tiny_xquad_model,
                                                                       ntrex_center, tmp_path, capsys,
-                                                                      one_torch_thread):
+                                                                      isolated_cache, one_torch_thread):
     from hybrid_plugin import cli
     from hybrid_plugin.debias.fitting import fit_debias
 

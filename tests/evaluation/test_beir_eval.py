@@ -36,7 +36,7 @@ def test_exact_search_orders_by_inner_product():
     assert list(run["q"]) == ["b", "a"] and run["q"]["b"] == pytest.approx(0.96)
 
 
-def test_cells_and_bias_on_a_multilingual_folder(tiny_model, shared_data, one_torch_thread):
+def test_cells_and_bias_on_a_multilingual_folder(tiny_model, shared_data, isolated_cache, one_torch_thread):
     qa = load_parallel_qa("xquad-r", data=shared_data / "xquad-r", languages=["en", "de"]).limit(15)
     beir = beir_from_parallel_qa(qa)
     results = evaluate_beir(beir, str(tiny_model), device="cpu", batch_size=16)
@@ -50,7 +50,7 @@ def test_cells_and_bias_on_a_multilingual_folder(tiny_model, shared_data, one_to
     assert results.to_dict()["cells"]["all"]["queries"] == 30
 
 
-def test_a_single_language_folder_has_no_bias_and_titles_are_encoded(tiny_model, one_torch_thread):
+def test_a_single_language_folder_has_no_bias_and_titles_are_encoded(tiny_model, isolated_cache, one_torch_thread):
     corpus = {d: BeirDocument(d, t, x, "en") for d, t, x in
               [("d1", "cat", "the cat sat on the mat"), ("d2", "", "a dog"), ("d3", "mat", "what is a mat")]}
     queries = {"q1": BeirQuery("q1", "who sat on the mat", "en", "q1")}
@@ -61,7 +61,8 @@ def test_a_single_language_folder_has_no_bias_and_titles_are_encoded(tiny_model,
         evaluate_beir(beir, str(tiny_model), depth=0)
 
 
-def test_command_writes_record_and_table(tiny_model, shared_data, tmp_path, capsys, one_torch_thread):
+def test_command_writes_record_and_table(tiny_model, shared_data, tmp_path, capsys, isolated_cache,
+                                         one_torch_thread):
     from hybrid_plugin import cli
     from hybrid_plugin.data.beir_convert import write_beir
 
