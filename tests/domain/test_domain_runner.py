@@ -75,7 +75,7 @@ def test_a_tiny_domain_study_runs_resumes_and_publishes(tiny_study, shared_data,
                                                         one_torch_thread):
     out, publish = tmp_path / "domain", tmp_path / "published"
     settings = DomainSettings(study=tiny_study, out=out, data_root=shared_data, quick=True, limit=40, steps=2,
-                              batch_size=4, per_language=6, publish=publish)
+                              batch_size=4, per_language=6, publish=publish, domains=("news", "african-qa"))
     lines: list[str] = []
     summary = run_domain(settings, progress=lines.append)
     systems = {(r.domain, r.system) for r in summary.rows}
