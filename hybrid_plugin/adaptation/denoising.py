@@ -49,22 +49,22 @@ from hybrid_plugin.provenance import package_versions
 from hybrid_plugin.sampling.callback import HybridTrainingCallback
 from hybrid_plugin.sampling.metadata import METADATA_COLUMNS
 from hybrid_plugin.training.run_folder import REPORT_FILE, plan_run_folder, run_folder, save_final_model, write_json
-from hybrid_plugin.training.settings import TrainingSettings
-from hybrid_plugin.training.trainer import (
-    TrainingResult,
-    _arguments,
-    _check_batches,
-    _load_model,
-    _loss,
-    _LossOnTheBar,
-    _Model,
-    _NoStepPastTheEnd,
-    _report,
-    _timings,
-    _train,
-    _training_data,
+from hybrid_plugin.training.run_parts import (
+    LoadedModel,
+    LossOnTheBar,
+    NoStepPastTheEnd,
+    build_loss,
+    check_batches,
     freeze_input_embeddings,
+    load_training_model,
+    run_trainer,
+    trainer_arguments,
+    training_data,
+    training_report,
+    training_timings,
 )
+from hybrid_plugin.training.settings import TrainingSettings
+from hybrid_plugin.training.trainer import TrainingResult
 
 __all__ = ["adapt_with_denoising", "build_denoising_dataset", "delete_words"]
 
@@ -193,7 +193,7 @@ def _check_options(settings: TrainingSettings, texts: Any, share: Any, deletion_
     return kept, size
 
 
-def _denoising_loss(model: SentenceTransformer, base: _Model, settings: TrainingSettings) -> Any:
+def _denoising_loss(model: SentenceTransformer, base: LoadedModel, settings: TrainingSettings) -> Any:
     """``DenoisingAutoEncoderLoss`` with the decoder tied to the encoder (seeded: the decoder's own weights start
     random); the frozen weights frozen again (tying replaces the encoder's parameters by the decoder's)."""
     set_seed(settings.seed)  # the decoder's own weights (cross-attention, LM-head transform) start random
@@ -215,7 +215,7 @@ def _checksum(texts: Sequence[str]) -> str:
 # ---------------------------------------------------------------------------------------------------- the run
 
 
-def _prompts(base: _Model, model: SentenceTransformer) -> dict[str, dict[str, str]] | None:
+def _prompts(base: LoadedModel, model: SentenceTransformer) -> dict[str, dict[str, str]] | None:
     """Per-dataset prompts: the hybrid columns' (query / passage) and the passage prompt on the damaged sentence
     (the decoder's target, the original, is not encoded)."""
     passage = model_prompts(model)["passage"]
@@ -295,12 +295,12 @@ def adapt_with_denoising(settings: TrainingSettings, texts: Sequence[str], *, sh
                          "processes)")
     plan = plan_run_folder(settings)
     callback = HybridTrainingCallback(settings.alpha_schedule)
-    qa, rows = _training_data(settings, qa)
-    _check_batches(settings, qa, rows, callback, state.num_processes)
+    qa, rows = training_data(settings, qa)
+    check_batches(settings, qa, rows, callback, state.num_processes)
     datasets = DatasetDict({HYBRID: rows, DENOISING: build_denoising_dataset(kept, deletion_ratio, settings.seed)})
     marks["data"] = time.time()
-    base = _load_model(settings, resolve_model(settings.model))
-    losses = {HYBRID: _loss(settings, base.model, state.num_processes),
+    base = load_training_model(settings, resolve_model(settings.model))
+    losses = {HYBRID: build_loss(settings, base.model, state.num_processes),
               DENOISING: _denoising_loss(base.model, base, settings)}
     state.wait_for_everyone()
     run_info = {"settings": settings.to_json(), "started": marks["started"]}
@@ -317,27 +317,27 @@ def adapt_with_denoising(settings: TrainingSettings, texts: Sequence[str], *, sh
     return TrainingResult(out=Path(settings.out), report=report)
 
 
-def _run(settings: TrainingSettings, folder: Path, base: _Model, qa: ParallelQA, datasets: DatasetDict,
+def _run(settings: TrainingSettings, folder: Path, base: LoadedModel, qa: ParallelQA, datasets: DatasetDict,
          losses: dict[str, Any], mixing: tuple[float, int], callback: HybridTrainingCallback, state: PartialState,
          marks: dict[str, float]) -> dict[str, Any]:
     """The trainer's run: ``train``'s report (with its timings) and the trainer under ``"_trainer"``."""
     share, size = mixing
-    args = _arguments(settings, folder, base, False, None, state.is_main_process, save_strategy="no",
+    args = trainer_arguments(settings, folder, base, False, None, state.is_main_process, save_strategy="no",
                       prompts=_prompts(base, base.model),
                       multi_dataset_batch_sampler=functools.partial(DenoisingStepMixer, share=share))
     trainer = _MixedTrainer(model=base.model, args=args, train_dataset=datasets, loss=losses,
-                            callbacks=[callback, _NoStepPastTheEnd()], denoising_batch_size=size)
+                            callbacks=[callback, NoStepPastTheEnd()], denoising_batch_size=size)
     if trainer.pop_callback(ProgressCallback) is not None:
-        trainer.add_callback(_LossOnTheBar())
+        trainer.add_callback(LossOnTheBar())
     marks["setup"] = time.time()
     logger.info("adapting %s: %d hybrid rows and %d TSDAE texts, TSDAE share %.2f, batches %d + %d, %s steps",
                 base.resolved, len(datasets[HYBRID]), len(datasets[DENOISING]), share, settings.batch_size, size,
                 settings.max_steps if settings.max_steps is not None else f"{settings.epochs:g} epoch(s) of")
-    output = _train(trainer, None)
+    output = run_trainer(trainer, None)
     marks["train"] = time.time()
-    report = _report(settings, qa, datasets[HYBRID], base, trainer, callback, state.num_processes,
+    report = training_report(settings, qa, datasets[HYBRID], base, trainer, callback, state.num_processes,
                      None)
-    report["timings"] = _timings(marks, output, trainer, callback)
+    report["timings"] = training_timings(marks, output, trainer, callback)
     report["versions"] = package_versions(
         ("hybrid-plugin", "torch", "sentence-transformers", "transformers", "datasets", "accelerate"))
     report["_trainer"] = trainer

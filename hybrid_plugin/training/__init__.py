@@ -7,8 +7,10 @@ What lives here:
 - :mod:`~hybrid_plugin.training.dataset` -- :func:`build_training_dataset`: one row per (item, query language,
   passage language), optional same-paragraph hard negatives, hidden metadata for the sampler;
 - :mod:`~hybrid_plugin.training.trainer` -- :func:`train` (the ``hybrid-plugin train`` job: checks, output
-  folder, sentence-transformers' trainer, ``training.json``), :class:`TrainingResult`,
-  :func:`freeze_input_embeddings`.
+  folder, sentence-transformers' trainer, ``training.json``), :class:`TrainingResult`;
+- :mod:`~hybrid_plugin.training.run_parts` -- the steps of a run that :func:`train` and the domain adaptations
+  share (data and batch checks, :func:`freeze_input_embeddings`, the loss, the trainer's arguments, the report);
+- :mod:`~hybrid_plugin.training.run_folder` -- the output folder: planned before it changes, resumable, atomic.
 
 What does not: the batch sampler and the trainer callback (:mod:`hybrid_plugin.sampling`), loading models
 (:mod:`hybrid_plugin.models`), evaluating (:mod:`hybrid_plugin.evaluation`).
@@ -35,7 +37,7 @@ from hybrid_plugin.lazy import lazy_exports
 _LAZY = {
     "build_training_dataset": "dataset",
     "TrainingResult": "trainer",
-    "freeze_input_embeddings": "trainer",
+    "freeze_input_embeddings": "run_parts",
     "train": "trainer",
 }
 
