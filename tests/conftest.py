@@ -16,6 +16,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory) -> Path:
+    """The plugin cache the whole session writes to: a fresh folder, so that tests never fill the user's cache
+    with the embeddings and ONNX / OpenVINO exports of the models they train (each export of a trained E5 is
+    ~450 MB). Only the default model, which every machine builds once, is shared, through a link."""
+    from hybrid_plugin.files import CACHE_ENV, cache_dir
+
+    real_models = cache_dir() / "models"
+    real_models.mkdir(parents=True, exist_ok=True)
+    root = tmp_path_factory.mktemp("plugin-cache")
+    (root / "models").symlink_to(real_models, target_is_directory=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(root))
+        yield root
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED_DATA / "xquad-r" / "en.json").is_file():
