@@ -160,7 +160,7 @@ def _resumable(out: Path) -> list[str]:
     return ["--resume"] if any((out / "checkpoints").glob("checkpoint-*/trainer_state.json")) else []
 
 
-STEP = r"hybrid_plugin\.training\.trainer: step {}:"  # the step log of ``-v`` (every step: --logging-steps 1)
+STEP = r"hybrid_plugin\.training\.run_parts: step {}:"  # the step log of ``-v`` (every step: --logging-steps 1)
 TRAIN_PHASES = [
     pytest.param(signal.SIGINT, STEP.format(1), None, id="first-steps-SIGINT"),
     pytest.param(signal.SIGINT, STEP.format(3), None, id="after-a-checkpoint-SIGINT"),
