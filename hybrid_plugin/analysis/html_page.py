@@ -211,7 +211,8 @@ class _Builder:
         found: list[RecordedCondition] = []
         for path, results in members:
             study = self.study_of.get(path)
-            if study is not None:
+            # a study's record (2CR) holds its plain models' cells only: a debiased twin ("+lsar") has none
+            if study is not None and not isinstance((results.settings or {}).get("debias"), dict):
                 conditions = study.conditions(row.dataset, config_name(row.alpha), _seed(results))
                 check_conditions(conditions, results, study.record_path)
                 found += conditions

@@ -401,3 +401,21 @@ def test_the_committed_page_shows_the_committed_results():
     doc = parse(COMMITTED_PAGE.read_text(encoding="utf-8"))
     assert {"xquad-r", "mlqa-r"} <= set(boards(doc))
     assert check_numbers(doc, COMMITTED_PAGE) > 100
+
+
+def test_a_debiased_twin_in_a_study_is_not_checked_against_the_record(page_inputs, tmp_path):
+    # the study's "+lsar" evaluation of X-X seed 0 has other numbers than X-X itself, and the record (2CR) holds
+    # only the plain model's cells: the page lists the twin and does not take it for another run
+    plain = page_inputs.study / "eval" / "xquad-r" / "xx" / "seed0" / "results.json"
+    data = json.loads(plain.read_text())
+    data["settings"] = {**(data.get("settings") or {}),
+                        "debias": {"method": "lsar", "fitted_on": {"dataset": "ntrex-128"}}}
+    for cell in data["pairs"].values():
+        for measure in ("AP@1000", "R@1"):
+            if isinstance(cell.get(measure), float):
+                cell[measure] = round(cell[measure] * 0.9, 6)
+    twin = page_inputs.study / "eval" / "xquad-r" / "xx+lsar" / "seed0"
+    twin.mkdir(parents=True)
+    (twin / "results.json").write_text(json.dumps(data), encoding="utf-8")
+    out = write_leaderboard_page([*page_inputs.paths, twin / "results.json"], tmp_path / "site" / "index.html")
+    assert 'href="../inputs/study/eval/xquad-r/xx+lsar/seed0/results.json"' in out.read_text(encoding="utf-8")
