@@ -16,26 +16,21 @@ import json
 from pathlib import Path
 
 
-def _training_seconds(folder: Path) -> dict[str, float]:
+def _seconds(folder: Path, pattern: str, *keys: str) -> dict[str, float]:
+    """``record[keys[0]][keys[1]]...`` of every JSON file matching ``pattern``, keyed by its folder."""
     out = {}
-    for path in sorted(folder.glob("models/*/*/*/training.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        out[str(path.parent.relative_to(folder))] = float(record["timings"]["total_s"])
-    return out
-
-
-def _evaluation_seconds(folder: Path) -> dict[str, float]:
-    out = {}
-    for path in sorted(folder.glob("eval/**/results.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        out[str(path.parent.relative_to(folder))] = float(record["timings"]["total"])
+    for path in sorted(folder.glob(pattern)):
+        value = json.loads(path.read_text(encoding="utf-8"))
+        for key in keys:
+            value = value[key]
+        out[str(path.parent.relative_to(folder))] = float(value)
     return out
 
 
 def study_cost(folder: Path) -> dict:
     """Seconds of training and of evaluation per condition of the study published in ``folder``, with sums."""
-    training = _training_seconds(folder)
-    evaluation = _evaluation_seconds(folder)
+    training = _seconds(folder, "models/*/*/*/training.json", "timings", "total_s")
+    evaluation = _seconds(folder, "eval/**/results.json", "timings", "total")
     steps = [
         json.loads((folder / name / "training.json").read_text(encoding="utf-8"))["timings"]["seconds_per_step"]
         for name in training
