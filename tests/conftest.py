@@ -16,6 +16,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def _cache_sharing_models(root: Path) -> Path:
+    """``root`` as an empty plugin cache whose ``models`` links to the current cache's built models, if any."""
+    from hybrid_plugin.files import cache_dir
+
+    models = cache_dir() / "models"
+    if models.is_dir():
+        (root / "models").symlink_to(models, target_is_directory=True)
+    return root
+
+
 @pytest.fixture(scope="session", autouse=True)
 def session_cache(tmp_path_factory) -> Path:
     """The plugin cache the whole session writes to: a fresh folder, so that tests never fill the user's cache
@@ -23,10 +33,8 @@ def session_cache(tmp_path_factory) -> Path:
     ~450 MB). Only the default model, which every machine builds once, is shared, through a link."""
     from hybrid_plugin.files import CACHE_ENV, cache_dir
 
-    real_models = cache_dir() / "models"
-    real_models.mkdir(parents=True, exist_ok=True)
-    root = tmp_path_factory.mktemp("plugin-cache")
-    (root / "models").symlink_to(real_models, target_is_directory=True)
+    (cache_dir() / "models").mkdir(parents=True, exist_ok=True)
+    root = _cache_sharing_models(tmp_path_factory.mktemp("plugin-cache"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CACHE_ENV, str(root))
         yield root
@@ -151,14 +159,11 @@ def one_torch_thread():
 @pytest.fixture()
 def isolated_cache(tmp_path, monkeypatch) -> Path:
     """An empty plugin cache (embeddings land here), sharing the already built default model when there is one."""
-    from hybrid_plugin.files import CACHE_ENV, cache_dir
+    from hybrid_plugin.files import CACHE_ENV
 
-    real_models = cache_dir() / "models"
     root = tmp_path / "cache"
     root.mkdir()
-    if real_models.is_dir():
-        (root / "models").symlink_to(real_models, target_is_directory=True)
-    monkeypatch.setenv(CACHE_ENV, str(root))
+    monkeypatch.setenv(CACHE_ENV, str(_cache_sharing_models(root)))
     return root
 
 

@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hybrid_plugin.analysis.html_render import render_page
-from hybrid_plugin.analysis.leaderboard import Column, Leaderboard, LeaderboardRow, configuration, leaderboard
+from hybrid_plugin.analysis.leaderboard import (
+    Column,
+    Leaderboard,
+    LeaderboardRow,
+    configuration,
+    debias_of,
+    leaderboard,
+)
 from hybrid_plugin.analysis.page_figures import Figure, row_figures, study_figures
 from hybrid_plugin.analysis.reproduction import (
     RecordedCondition,
@@ -212,7 +219,7 @@ class _Builder:
         for path, results in members:
             study = self.study_of.get(path)
             # a study's record (2CR) holds its plain models' cells only: a debiased twin ("+lsar") has none
-            if study is not None and not isinstance((results.settings or {}).get("debias"), dict):
+            if study is not None and debias_of(results) is None:
                 conditions = study.conditions(row.dataset, config_name(row.alpha), _seed(results))
                 check_conditions(conditions, results, study.record_path)
                 found += conditions

@@ -36,6 +36,7 @@ __all__ = [
     "LeaderboardRow",
     "aggregate",
     "configuration",
+    "debias_of",
     "leaderboard",
 ]
 
@@ -97,6 +98,13 @@ def _bad(results: EvaluationResults, field: str, expected: str, value: Any) -> D
     return DataError(f"field {field!r} must be {expected} but got {value!r}", where=f"results of {results.title}")
 
 
+def debias_of(results: EvaluationResults) -> dict | None:
+    """The language-bias transform a result was evaluated with (``settings.debias``: ``evaluate --debias``, a
+    study's ``+lsar`` twin), or None for a plain evaluation."""
+    debias = (results.settings or {}).get("debias")
+    return debias if isinstance(debias, dict) else None
+
+
 def configuration(results: EvaluationResults) -> Configuration:
     """The configuration of one result; the base model is ``training.base_model`` (or ``training.base``) when
     the results carry it, else ``model.name``.
@@ -121,8 +129,8 @@ def configuration(results: EvaluationResults) -> Configuration:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise _bad(results, "dataset.limit", "a positive integer or null", limit)
     extra = tuple((k, json.dumps(training[k], sort_keys=True)) for k in _CONFIG_KEYS if k in training)
-    debias = (results.settings or {}).get("debias")
-    if isinstance(debias, dict):  # a debiased evaluation is its own row (evaluate --debias, the study's "+lsar")
+    debias = debias_of(results)
+    if debias is not None:  # a debiased evaluation is its own row (evaluate --debias, the study's "+lsar")
         fitted = debias.get("fitted_on") if isinstance(debias.get("fitted_on"), dict) else {}
         extra += (("debias", f"{debias.get('method')} ({fitted.get('dataset')})"),)
     return Configuration(results.dataset.name, limit, str(model), sampling, None if alpha is None else float(alpha),
