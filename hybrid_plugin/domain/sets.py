@@ -67,9 +67,9 @@ class DomainData:
         self.settings = settings
         self._sides: dict[str, DomainSides] = {}
 
-    def _load(self, dataset: str, domain: str, *, sliced: bool = True) -> ParallelQA:
+    def _load(self, dataset: str, domain: str, *, sliced: bool = True, adapt: bool = False) -> ParallelQA:
         settings = self.settings
-        qa = load_parallel_qa(dataset, data=settings.data(dataset), languages=settings.languages(domain))
+        qa = load_parallel_qa(dataset, data=settings.data(dataset), languages=settings.languages(domain, adapt=adapt))
         items = settings.items(domain)
         return qa if items is None or not sliced else first_per_language(qa, items)
 
@@ -83,7 +83,7 @@ class DomainData:
                 evaluated, adapt = split.dev, split.train
             else:  # the release's own split: training reads all of it (no encoding), even with --quick
                 evaluated = self._load(spec.dataset, domain)
-                adapt = self._load(spec.adapt_dataset, domain, sliced=False)
+                adapt = self._load(spec.adapt_dataset, domain, sliced=False, adapt=True)
             adapt = without_texts_of(adapt, evaluated)
             beir = beir_from_parallel_qa(evaluated, pool=spec.pools)
             items = self.settings.items(domain)

@@ -67,7 +67,8 @@ GROWING = ("domains",)
 @dataclass(frozen=True)
 class DomainSpec:
     """One domain: its collection (``dataset``; ``adapt_dataset`` when the release has its own training split),
-    the pool languages its queries search, the languages evaluated (full and ``--quick``) and items (quick)."""
+    the pool languages its queries search, the languages evaluated (full and ``--quick``) and items (quick), and
+    the languages ``adapt_dataset`` has (None: all evaluated ones)."""
 
     dataset: str
     adapt_dataset: str | None
@@ -76,6 +77,7 @@ class DomainSpec:
     quick_languages: tuple[str, ...]
     quick_items: int
     description: str
+    adapt_languages: tuple[str, ...] | None = None
 
 
 DOMAINS: dict[str, DomainSpec] = {
@@ -88,7 +90,8 @@ DOMAINS: dict[str, DomainSpec] = {
         "afriqa", "afriqa-train", ("en", "fr"),
         ("bem", "fon", "ha", "ig", "rw", "sw", "tw", "yo", "zu", "en", "fr"),
         ("ha", "yo", "zu", "fon", "en", "fr"), 30,
-        "African-language Wikipedia QA (AfriQA): X -> gold en / fr passages"),
+        "African-language Wikipedia QA (AfriQA): X -> gold en / fr passages",
+        ("bem", "fon", "ha", "ig", "rw", "tw", "yo", "zu", "en", "fr")),  # train has no Swahili gold passages
     "conversational": DomainSpec(
         "tatoeba-pool", None, ("en",),
         ("en", "de", "es", "ar", "zh", "hi", "vi", "fr", "ru", "tl", "sw", "kab", "ber", "yue", "ceb"),
@@ -168,10 +171,14 @@ class DomainSettings:
         if self.publish is not None and self.publish.resolve() == self.out.resolve():
             raise UsageError("--publish must differ from --out")
 
-    def languages(self, domain: str) -> tuple[str, ...]:
-        """The languages evaluated in ``domain`` (its pools included)."""
+    def languages(self, domain: str, *, adapt: bool = False) -> tuple[str, ...]:
+        """The languages evaluated in ``domain`` (its pools included); with ``adapt``, those of them that its
+        ``adapt_dataset`` has."""
         spec = DOMAINS[domain]
-        return spec.quick_languages if self.quick else spec.languages
+        chosen = spec.quick_languages if self.quick else spec.languages
+        if adapt and spec.adapt_languages is not None:
+            return tuple(lang for lang in chosen if lang in spec.adapt_languages)
+        return chosen
 
     def items(self, domain: str) -> int | None:
         """Items kept per language of a domain's collection (None: all)."""

@@ -62,6 +62,19 @@ def test_the_sides_share_no_item_and_no_text(tiny_study, shared_data, tmp_path):
     assert len(talk.evaluated.qids) + len(talk.adapt.qids) == DOMAINS["conversational"].quick_items
 
 
+def test_the_full_african_qa_sides_adapt_on_the_languages_its_train_split_has(tiny_study, shared_data, tmp_path):
+    """Every evaluated language of the full preset is read; Swahili (no gold passages in AfriQA's train split) is
+    evaluated but not adapted on, instead of stopping the study when it reaches the domain."""
+    settings = DomainSettings(study=tiny_study, out=tmp_path / "out", data_root=shared_data)
+    sides = DomainData(settings).sides("african-qa")
+    evaluated = {q.language for q in sides.beir.queries.values()}
+    adapted = set(sides.adapt.languages)
+    assert evaluated == set(DOMAINS["african-qa"].languages) - {"en", "fr"}
+    assert adapted == set(DOMAINS["african-qa"].adapt_languages) and "sw" in evaluated - adapted
+    assert not set(sides.adapt.qids) & set(sides.evaluated.qids)
+
+
+
 def test_the_three_domains_are_the_default_and_tatoeba_pool_reads_tatoeba(tiny_study, tmp_path):
     settings = DomainSettings(study=tiny_study, out=tmp_path / "out", data_root=tmp_path / "data")
     assert settings.domains == ("news", "african-qa", "conversational")
