@@ -74,7 +74,6 @@ def test_the_full_african_qa_sides_adapt_on_the_languages_its_train_split_has(ti
     assert not set(sides.adapt.qids) & set(sides.evaluated.qids)
 
 
-
 def test_the_three_domains_are_the_default_and_tatoeba_pool_reads_tatoeba(tiny_study, tmp_path):
     settings = DomainSettings(study=tiny_study, out=tmp_path / "out", data_root=tmp_path / "data")
     assert settings.domains == ("news", "african-qa", "conversational")
