@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> None:
         study=args.study, out=args.out, quick=args.quick, kinds=args.kinds, items=args.items,
         budgets=() if args.no_attack else args.budgets, attack_items=args.attack_items, candidates=args.candidates,
         unit=args.unit, seed=args.seed, trials=args.trials, batch_size=args.batch_size, seeds=args.seeds,
+        trained_on=args.trained_on,
         data_root=args.data_root, publish=args.publish)
     # the runner loads torch and the models: not for `--help` or a bad option
     from hybrid_plugin.robustness.runner import run_robustness
@@ -86,6 +87,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", type=positive_int, default=None, metavar="K",
                         help="evaluate the trained models of seeds 0..K-1 only (default: every seed of the study's "
                              "plan; the base always)")
+    parser.add_argument("--trained-on", type=_names, metavar="SET,...",
+                        help="only the directions trained on these collections: their trained models and the base on "
+                             "their evaluation sets (default: every direction of the study's plan)")
     parser.add_argument("--data-root", type=Path, default=Path(os.environ["HYBRID_PLUGIN_DATA"])
                         if os.environ.get("HYBRID_PLUGIN_DATA") else None, metavar="DIR",
                         help="folder holding the evaluation sets (default: $HYBRID_PLUGIN_DATA, else download)")

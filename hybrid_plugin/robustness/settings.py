@@ -4,7 +4,8 @@ perturbation kind, the quick variant, and the study (``hybrid-plugin reproduce``
 The full study: every perturbation kind of :data:`~hybrid_plugin.perturb.kinds.KINDS` at the three levels of
 :data:`LEVELS`, and the attack at the two budgets of :data:`BUDGETS`, for every model of the study (the untuned
 base, X-X, X-Y and hybrid of each direction and seed -- or of the first ``seeds`` seeds), each on its own
-zero-shot evaluation set, with the study's item limit. The quick variant (:data:`QUICK`, about ten minutes on 2 CPU cores) keeps three kinds (one
+zero-shot evaluation set, with the study's item limit (``trained_on``: the directions of some training
+collections only). The quick variant (:data:`QUICK`, about ten minutes on 2 CPU cores) keeps three kinds (one
 of character noise, romanisation, code-switching), the first 10 items, the attack at budgets 1 and 2 with 6
 variants per step on the first 2 items of each language.
 
@@ -107,6 +108,15 @@ def read_study(study: Path) -> ReproduceSettings:
         raise DataError(f"not a study's settings: {exc}", path) from None
 
 
+def _check_trained_on(trained_on: tuple[str, ...] | None, study: ReproduceSettings, folder: Path) -> None:
+    """Refuse a ``--trained-on`` collection that no direction of the study's plan trains on."""
+    planned = list(dict.fromkeys(train for train, _ in study.directions))
+    unknown = [name for name in trained_on or () if name not in planned]
+    if unknown:
+        raise UsageError(f"--trained-on {unknown[0]}: the study {folder} trains on {', '.join(planned)} only "
+                         "(plan.json \"directions\")")
+
+
 def _check_int(value: Any, name: str, low: int, high: int | None = None, *, optional: bool = False) -> None:
     if value is None and optional:
         return
@@ -137,6 +147,9 @@ class RobustnessSettings:
         seeds (int, optional): the trained models of seeds 0..seeds-1 only (default: every seed of the study's
             plan); the base is always evaluated. Recorded in the plan only when given, so a folder written
             without it resumes with the default.
+        trained_on (tuple[str], optional): only the directions whose training collection is named here (the
+            trained models of those collections, and the base on their evaluation sets; default: every
+            direction of the plan). Recorded in the plan only when given.
         data_root (Path, optional): a folder holding the evaluation sets (default: the study's ``data_root``
             is not recorded: download, or ``$HYBRID_PLUGIN_DATA`` in the CLI).
         publish (Path, optional): copy the small outputs here as they are finished.
@@ -145,7 +158,7 @@ class RobustnessSettings:
 
     Raises:
         UsageError: an unknown kind, a count out of range, a study folder without a plan, ``seeds`` more than
-            the plan's.
+            the plan's, a ``trained_on`` collection the plan does not train on.
         DataError: a malformed plan.
     """
 
@@ -162,6 +175,7 @@ class RobustnessSettings:
     trials: int = 10000
     batch_size: int = 32
     seeds: int | None = None
+    trained_on: tuple[str, ...] | None = None
     data_root: Path | None = None
     publish: Path | None = None
     check_study: bool = True
@@ -191,7 +205,11 @@ class RobustnessSettings:
         study_seeds(self.seeds, None, Path(self.study))  # a positive integer; the plan's bound below
         AttackSettings(budget=1, unit=self.unit, candidates=values["candidates"], seed=values["seed"])  # checks
         study = Path(self.study)
-        values.update(study=study, kinds=kinds, budgets=budgets,
+        trained_on = None if self.trained_on is None else tuple(self.trained_on)
+        if trained_on is not None and (not trained_on or len(set(trained_on)) != len(trained_on)):
+            raise UsageError(f"--trained-on must name distinct training collections but got "
+                             f"{','.join(map(str, trained_on)) or 'none'}")
+        values.update(study=study, kinds=kinds, budgets=budgets, trained_on=trained_on,
                       data_root=None if self.data_root is None else Path(self.data_root),
                       publish=None if self.publish is None else Path(self.publish),
                       out=Path(self.out) if self.out is not None else
@@ -201,6 +219,7 @@ class RobustnessSettings:
         if self.check_study:
             values["_study"] = read_study(study)
             study_seeds(self.seeds, values["_study"].seeds, study)
+            _check_trained_on(trained_on, values["_study"], study)
             if values["items"] is None:
                 values["items"] = values["_study"].eval_limit
         for key, value in values.items():
@@ -215,9 +234,15 @@ class RobustnessSettings:
 
     def conditions(self) -> list[Condition]:
         """The study's models evaluated: the base of each evaluation set, then the trained models of seeds
-        0..``seeds``-1 (every seed of the plan when ``seeds`` is None)."""
-        return [c for c in conditions(self.reproduce)
-                if c.train_set is None or self.seeds is None or c.seed < self.seeds]
+        0..``seeds``-1 (every seed of the plan when ``seeds`` is None), of the directions ``trained_on`` keeps."""
+        kept = [d for d in self.reproduce.directions if self.trained_on is None or d[0] in self.trained_on]
+
+        def wanted(c: Condition) -> bool:
+            if c.train_set is None:
+                return c.eval_set in {eval_set for _, eval_set in kept}
+            return (c.train_set, c.eval_set) in kept and (self.seeds is None or c.seed < self.seeds)
+
+        return [c for c in conditions(self.reproduce) if wanted(c)]
 
     def cells(self) -> list[Cell]:
         """Every perturbation kind at each of its levels, then the attack at each budget."""
@@ -238,4 +263,5 @@ class RobustnessSettings:
         return {"study": self.study.name, "quick": self.quick, "kinds": list(self.kinds), "items": self.items,
                 "levels": {k: list(LEVELS[k]) for k in self.kinds}, "budgets": list(self.budgets),
                 "attack_items": self.attack_items, "candidates": self.candidates, "unit": self.unit,
-                "seed": self.seed, "trials": self.trials, **({} if self.seeds is None else {"seeds": self.seeds})}
+                "seed": self.seed, "trials": self.trials, **({} if self.seeds is None else {"seeds": self.seeds}),
+                **({} if self.trained_on is None else {"trained_on": list(self.trained_on)})}

@@ -283,7 +283,9 @@ def summary_markdown(summary: RobustnessSummary) -> str:
            + f"); evaluation on {'the first ' + str(plan['items']) + ' items' if plan.get('items') else 'every item'}"
            + f"; seed {plan.get('seed')}" + (" (the quick variant)" if plan.get("quick") else "")
            + (f"; trained models of the first {plan['seeds']} seed(s) of the study only (--seeds)"
-              if plan.get("seeds") else "") + ".", "",
+              if plan.get("seeds") else "")
+           + (f"; the directions trained on {', '.join(plan['trained_on'])} only (--trained-on)"
+              if plan.get("trained_on") else "") + ".", "",
            "n = seeds averaged (± their standard deviation when n > 1; none for one seed). "
            "Drop = clean mAP − perturbed mAP over the perturbed queries (positive: the perturbation hurts). "
            "Δdrop = hybrid's per-query drop − the baseline's (negative: hybrid is sturdier); p: paired "

@@ -1,6 +1,6 @@
-"""``robustness --seeds K``: the models of seeds 0..K-1 (the base always), checked against the study's plan in one
-line, recorded only when given (a folder written before the option resumes with the default; another K is refused),
-and a one-seed study summarised with its n and no spread."""
+"""``robustness --seeds K`` and ``--trained-on SET``: the models of seeds 0..K-1 (the base always) of the chosen
+directions, checked against the study's plan in one line, recorded only when given (a folder written before the
+option resumes with the default; another K is refused), and a one-seed study summarised with its n and no spread."""
 
 from __future__ import annotations
 
@@ -61,11 +61,16 @@ def test_a_bad_seeds_is_one_usage_error(three_seeds, seeds, message):
         RobustnessSettings(study=three_seeds, seeds=0, check_study=False)
 
 
-def test_the_command_refuses_too_many_seeds_in_one_line_and_writes_nothing(three_seeds, capsys):
+@pytest.mark.parametrize(("option", "fragments"), [
+    (["--seeds", "5"], ("--seeds 5", "plans 3 seed(s)")),
+    (["--trained-on", "xquad-r"], ("--trained-on xquad-r", "trains on mlqa-r only")),
+])
+def test_the_command_refuses_a_bad_choice_of_models_in_one_line_and_writes_nothing(three_seeds, capsys, option,
+                                                                                  fragments):
     before = sorted(p.name for p in three_seeds.iterdir())
-    assert main(["robustness", "--study", str(three_seeds), "--seeds", "5"]) == 2
+    assert main(["robustness", "--study", str(three_seeds), *option]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--seeds 5" in err and "plans 3 seed(s)" in err
+    assert err.count("\n") == 1 and all(fragment in err for fragment in fragments)
     assert sorted(p.name for p in three_seeds.iterdir()) == before
 
 
@@ -115,3 +120,26 @@ def test_one_seed_of_a_two_seed_study_runs_is_summarised_and_refuses_another_k(t
     with pytest.raises(UsageError, match=r"other settings \(seeds\)"):
         run_robustness(RobustnessSettings(**options))
     assert not list((settings.out / "cells").glob("*/*/seed1"))
+
+
+def test_trained_on_keeps_the_directions_of_those_collections_and_the_base_on_their_evaluation_sets(tmp_path):
+    study = _study(tmp_path / "study", seeds=2, directions=(("mlqa-r", "xquad-r"), ("xquad-r", "mlqa-r")))
+    every = RobustnessSettings(study=study, seeds=1)
+    assert {c.eval_set for c in every.conditions()} == {"xquad-r", "mlqa-r"}
+    one = RobustnessSettings(study=study, seeds=1, trained_on=("mlqa-r",))
+    assert [(c.config, c.train_set, c.eval_set, c.seed) for c in one.conditions()] == [
+        ("base", None, "xquad-r", 0), ("xx", "mlqa-r", "xquad-r", 0), ("hybrid-a0.5", "mlqa-r", "xquad-r", 0)]
+    assert one.plan()["trained_on"] == ["mlqa-r"] and "trained_on" not in every.plan()
+    both = RobustnessSettings(study=study, trained_on=("xquad-r", "mlqa-r"))
+    assert both.conditions() == RobustnessSettings(study=study).conditions()
+
+
+@pytest.mark.parametrize(("trained_on", "message"), [
+    (("tatoeba",), r'--trained-on tatoeba: the study .*study trains on mlqa-r only \(plan.json "directions"\)'),
+    ((), "--trained-on must name distinct training collections but got none"),
+    (("mlqa-r", "mlqa-r"), "--trained-on must name distinct training collections but got mlqa-r,mlqa-r"),
+])
+def test_a_bad_trained_on_is_one_usage_error(three_seeds, trained_on, message):
+    with pytest.raises(UsageError, match=message) as caught:
+        RobustnessSettings(study=three_seeds, trained_on=trained_on)
+    assert "\n" not in str(caught.value)
