@@ -205,7 +205,8 @@ class RobustnessSettings:
         study_seeds(self.seeds, None, Path(self.study))  # a positive integer; the plan's bound below
         AttackSettings(budget=1, unit=self.unit, candidates=values["candidates"], seed=values["seed"])  # checks
         study = Path(self.study)
-        trained_on = None if self.trained_on is None else tuple(self.trained_on)
+        trained_on = (None if self.trained_on is None else (self.trained_on,) if isinstance(self.trained_on, str)
+                      else tuple(self.trained_on))  # one name or several
         if trained_on is not None and (not trained_on or len(set(trained_on)) != len(trained_on)):
             raise UsageError(f"--trained-on must name distinct training collections but got "
                              f"{','.join(map(str, trained_on)) or 'none'}")

@@ -130,6 +130,7 @@ def test_trained_on_keeps_the_directions_of_those_collections_and_the_base_on_th
     assert [(c.config, c.train_set, c.eval_set, c.seed) for c in one.conditions()] == [
         ("base", None, "xquad-r", 0), ("xx", "mlqa-r", "xquad-r", 0), ("hybrid-a0.5", "mlqa-r", "xquad-r", 0)]
     assert one.plan()["trained_on"] == ["mlqa-r"] and "trained_on" not in every.plan()
+    assert RobustnessSettings(study=study, seeds=1, trained_on="mlqa-r").conditions() == one.conditions()
     both = RobustnessSettings(study=study, trained_on=("xquad-r", "mlqa-r"))
     assert both.conditions() == RobustnessSettings(study=study).conditions()
 
