@@ -67,6 +67,8 @@ def _run(args: argparse.Namespace, scratch: Path) -> dict:
         loaded = time.perf_counter()
         record, _ = bitext_cell(tatoeba, resolve_model(None), name="base", batch_size=args.batch_size)
         done = time.perf_counter()
+        if args.results:  # every language's accuracy / error rate / mAP: BitextResults' one JSON form
+            Path(args.results).write_text(record.to_json(), encoding="utf-8")
         return {"languages": len(tatoeba.languages), "pairs": tatoeba.num_pairs(), "load_s": loaded - t0,
                 "evaluate_s": done - loaded, "mean_accuracy": record.mean("accuracy"),
                 "mean_error_rate": record.mean("error_rate")}
@@ -96,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--scratch", default=None, help="the run's folder and fresh cache (default: tmp)")
     parser.add_argument("--record", default=None, help="write the benchmark record (JSON) here")
+    parser.add_argument("--results", default=None, help="Tatoeba: also write the per-language results (JSON) here")
+    parser.add_argument("--note", default="shared: other jobs ran on the same cores",
+                        help="how the machine was used during the run (recorded)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
@@ -110,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
               "wall_s": round(time.perf_counter() - started, 1), "peak_rss_mib": round(_peak_rss_mib(), 1),
               **measured,
               "machine": {**machine(),
-                          "note": "shared: other jobs ran on the same cores"},
+                          "note": args.note},
               "command": " ".join([Path(sys.executable).name, *sys.argv])}
     text = json.dumps(record, indent=1, default=str) + "\n"
     if args.record:
