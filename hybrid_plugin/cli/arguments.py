@@ -77,6 +77,14 @@ def language_list(text: str) -> list[str]:
     return found
 
 
+def name_list(text: str) -> tuple[str, ...]:
+    """``typos,romanize`` -> ``("typos", "romanize")`` (empty entries dropped; at least one name)."""
+    values = tuple(x.strip() for x in text.split(",") if x.strip())
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, e.g. typos,romanize; got {text!r}")
+    return values
+
+
 def add_dataset_arguments(parser: argparse.ArgumentParser, flag: str | None = None) -> None:
     """The DATASET (or ``flag``) / --data / --languages / --limit arguments."""
     if flag is None:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from hybrid_plugin.cli.arguments import add_backend_arguments, positive_float, positive_int, unit_float
+from hybrid_plugin.cli.arguments import add_backend_arguments, name_list, positive_float, positive_int, unit_float
 from hybrid_plugin.errors import UsageError
 from hybrid_plugin.study.settings import ReproduceSettings
 
@@ -24,48 +24,96 @@ def _default_data_root() -> Path | None:
     return Path(env) if env else None
 
 
-def run(args: argparse.Namespace) -> None:
+def _check_options(args: argparse.Namespace) -> None:
     if args.outcomes and not args.check:
         raise UsageError("--outcomes goes with --check RECORD")
-    # the runner and the record import training and evaluation (torch): not for `--help` or a bad option
+    for flag, value in (("--train-seeds", args.train_seeds), ("--trained-on", args.trained_on)):
+        if value is not None and not args.train_only:
+            raise UsageError(f"{flag} goes with --train-only")
+    if args.train_only and args.check:
+        raise UsageError("--train-only and --check are two different jobs: choose one")
+
+
+def _check(args: argparse.Namespace) -> None:
+    """``--check RECORD``: re-run a record's stock commands, one line per condition."""
     from hybrid_plugin.study.check_outcomes import write_outcomes
     from hybrid_plugin.study.record import check_record
-    from hybrid_plugin.study.runner import run_reproduction
-    from hybrid_plugin.study.summary import summary_markdown
 
-    if args.check:
-        outcomes = check_record(args.check, args.workdir or ".", only=args.only, study=args.study,
-                                progress=print)
-        if args.outcomes:  # FAIL is an outcome too: written before the exit status says so
-            write_outcomes(outcomes, args.outcomes, record=args.check)
-        width = max(len(o.name) for o in outcomes)
-        for o in outcomes:
-            got = ", ".join(f"{m} {o.got.get(m, float('nan')):.4f} (expected {v:.4f})" for m, v in o.expected.items())
-            print(f"{o.status:<6} {o.name:<{width}}  {got}{'  ' + o.message if o.message else ''}")
-        failed = [o for o in outcomes if o.status == "FAIL"]
-        print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
-        if failed:
-            raise UsageError(f"{len(failed)} condition(s) of {args.check} did not reproduce")
-        return
+    outcomes = check_record(args.check, args.workdir or ".", only=args.only, study=args.study, progress=print)
+    if args.outcomes:  # FAIL is an outcome too: written before the exit status says so
+        write_outcomes(outcomes, args.outcomes, record=args.check)
+    width = max(len(o.name) for o in outcomes)
+    for o in outcomes:
+        got = ", ".join(f"{m} {o.got.get(m, float('nan')):.4f} (expected {v:.4f})" for m, v in o.expected.items())
+        print(f"{o.status:<6} {o.name:<{width}}  {got}{'  ' + o.message if o.message else ''}")
+    failed = [o for o in outcomes if o.status == "FAIL"]
+    print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise UsageError(f"{len(failed)} condition(s) of {args.check} did not reproduce")
+
+
+def _settings(args: argparse.Namespace) -> ReproduceSettings:
     preset = "quick" if args.quick else args.preset
-    out = Path(args.out or f"outputs/reproduce-{preset}")
     settings = ReproduceSettings(
-        out=out, preset=preset, model=args.model, data_root=args.data_root, alphas=args.alphas, seeds=args.seeds,
+        out=Path(args.out or f"outputs/reproduce-{preset}"), preset=preset, model=args.model,
+        data_root=args.data_root, alphas=args.alphas, seeds=args.seeds,
         max_steps=args.max_steps, batch_size=args.batch_size, eval_limit=args.eval_limit,
         train_limit=args.train_limit, export=not args.no_export, publish=args.publish, backend=args.backend,
         scale=args.scale, hard_negatives=args.hard_negatives, loss=args.loss, mini_batch_size=args.mini_batch_size,
         precision=args.precision, debias=args.debias_fit_on, debias_method=args.debias_method,
         debias_per_language=args.debias_per_language,
     )
-    if preset == "quick":
-        print(f"hybrid-plugin reproduce --quick: a small study ({settings.plan()['max_steps']} training steps per "
-              f"model, evaluation on the first {settings.eval_limit} items) that runs in about ten minutes on 2 CPU "
-              "cores; its numbers show the pipeline, not the paper's effect. The full study: --preset full.",
-              file=sys.stderr)
-    summary = run_reproduction(settings, progress=lambda m: print(m, file=sys.stderr), html=args.html)
+    if args.train_seeds is not None and args.train_seeds > settings.seeds:
+        raise UsageError(f"--train-seeds {args.train_seeds}: the study has {settings.seeds} seed(s) (--seeds "
+                         f"{settings.seeds}); choose 1 to {settings.seeds}")
+    return settings
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> None:
+    _check_options(args)
+    if args.check:  # the record imports evaluation (torch): not for `--help` or a bad option
+        _check(args)
+        return
+    settings = _settings(args)
+    # the runner imports training and evaluation (torch): not for `--help` or a bad option
+    from hybrid_plugin.study.runner import run_reproduction, train_models
+    from hybrid_plugin.study.summary import summary_markdown
+
+    if args.train_only:
+        models = train_models(settings, seeds=args.train_seeds, trained_on=args.trained_on, progress=_say)
+        print("\n".join(map(str, models)))
+        _say(f"{len(models)} model(s) trained in {settings.out}; the same command without --train-only evaluates them")
+        return
+    if settings.preset == "quick":
+        _say(f"hybrid-plugin reproduce --quick: a small study ({settings.plan()['max_steps']} training steps per "
+            f"model, evaluation on the first {settings.eval_limit} items) that runs in about ten minutes on 2 CPU "
+            "cores; its numbers show the pipeline, not the paper's effect. The full study: --preset full.")
+    summary = run_reproduction(settings, progress=_say, html=args.html)
     print(summary_markdown(summary))
     page = ", leaderboard.html" if args.html else ""
-    print(f"study folder: {out} (summary.md, leaderboard.md{page}, record.yaml, eval/*/*/results.json)")
+    print(f"study folder: {settings.out} (summary.md, leaderboard.md{page}, record.yaml, eval/*/*/results.json)")
+
+
+def _add_train_only_and_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train-only", action="store_true", help="train the study's models (and check its plan) "
+                        "without evaluating them, e.g. for `robustness` or `lowres` on some of them")
+    parser.add_argument("--train-seeds", type=positive_int, metavar="K", help="with --train-only: the models of "
+                        "seeds 0..K-1 only (default: every seed of --seeds)")
+    parser.add_argument("--trained-on", type=name_list, metavar="SET,...", help="with --train-only: the models "
+                        "trained on these collections only (default: every direction)")
+    parser.add_argument("--check", metavar="RECORD", help="re-run the stock commands of a record.yaml and mark each "
+                        "condition OK / OKish / FAIL")
+    parser.add_argument("--outcomes", metavar="FILE", help="with --check: also write each condition's status to "
+                        "FILE (JSON, merged with the conditions it holds); the leaderboard page shows the statuses "
+                        "of record-check.json beside a study's record.yaml")
+    parser.add_argument("--workdir", metavar="DIR", help="with --check: where to prepare and run (default: .)")
+    parser.add_argument("--only", metavar="TEXT", help="with --check: conditions whose name contains TEXT")
+    parser.add_argument("--study", metavar="DIR", help="with --check: the study folder holding the record's "
+                        "encoders/ (default: the record's folder)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -116,13 +164,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "heatmaps, record; no models, indexes or runs) to DIR as they are finished")
     parser.add_argument("--html", action="store_true", help="also write OUT/leaderboard.html: the leaderboard as "
                         "one self-contained page (sortable tables, commands, 2CR status, heatmaps and plots)")
-    parser.add_argument("--check", metavar="RECORD", help="re-run the stock commands of a record.yaml and mark each "
-                        "condition OK / OKish / FAIL")
-    parser.add_argument("--outcomes", metavar="FILE", help="with --check: also write each condition's status to "
-                        "FILE (JSON, merged with the conditions it holds); the leaderboard page shows the statuses "
-                        "of record-check.json beside a study's record.yaml")
-    parser.add_argument("--workdir", metavar="DIR", help="with --check: where to prepare and run (default: .)")
-    parser.add_argument("--only", metavar="TEXT", help="with --check: conditions whose name contains TEXT")
-    parser.add_argument("--study", metavar="DIR", help="with --check: the study folder holding the record's "
-                        "encoders/ (default: the record's folder)")
+    _add_train_only_and_check_arguments(parser)
     parser.set_defaults(func=run)

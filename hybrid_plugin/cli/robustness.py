@@ -8,15 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from hybrid_plugin.cli.arguments import positive_int
+from hybrid_plugin.cli.arguments import name_list, positive_int
 from hybrid_plugin.robustness.settings import BUDGETS, LEVELS, QUICK, RobustnessSettings
-
-
-def _names(text: str) -> tuple[str, ...]:
-    values = tuple(x.strip() for x in text.split(",") if x.strip())
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected names separated by commas, e.g. typos,romanize; got {text!r}")
-    return values
 
 
 def _budgets(text: str) -> tuple[int, ...]:
@@ -68,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"about ten minutes on 2 CPU cores: kinds {','.join(QUICK['kinds'])}, the first "
                              f"{QUICK['items']} items, attack budgets {','.join(map(str, QUICK['budgets']))} with "
                              f"{QUICK['candidates']} variants per step on {QUICK['attack_items']} items per language")
-    parser.add_argument("--kinds", type=_names, metavar="K,K,...",
+    parser.add_argument("--kinds", type=name_list, metavar="K,K,...",
                         help=f"perturbation kinds (default: all, {','.join(LEVELS)})")
     parser.add_argument("--items", type=positive_int, metavar="N", help="evaluate on the first N items (default: "
                                                                          "the study's own limit)")
@@ -87,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", type=positive_int, default=None, metavar="K",
                         help="evaluate the trained models of seeds 0..K-1 only (default: every seed of the study's "
                              "plan; the base always)")
-    parser.add_argument("--trained-on", type=_names, metavar="SET,...",
+    parser.add_argument("--trained-on", type=name_list, metavar="SET,...",
                         help="only the directions trained on these collections: their trained models and the base on "
                              "their evaluation sets (default: every direction of the study's plan)")
     parser.add_argument("--data-root", type=Path, default=Path(os.environ["HYBRID_PLUGIN_DATA"])

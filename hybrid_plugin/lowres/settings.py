@@ -46,7 +46,8 @@ from hybrid_plugin.evaluation.bitext import BITEXT_FILE
 from hybrid_plugin.evaluation.cells import RESULTS_FILE
 from hybrid_plugin.evaluation.pairs import PairChoice
 from hybrid_plugin.models.loading import resolve_model
-from hybrid_plugin.study.settings import Condition, config_name, study_seeds
+from hybrid_plugin.study.selection import study_seeds
+from hybrid_plugin.study.settings import Condition, config_name
 
 __all__ = ["DEBIAS_FIT_ON", "FULL_PAIRS", "LOWRES_SETS", "QUICK_PAIRS", "QUICK_SLICES", "SETTINGS_FILE", "LowresSet",
            "LowresSettings", "Slice", "StudyModel", "cell_dir", "is_done", "study_models"]

@@ -28,7 +28,8 @@ from typing import Any, Literal
 from hybrid_plugin.errors import DataError, UsageError
 from hybrid_plugin.perturb.attack import AttackSettings
 from hybrid_plugin.perturb.kinds import KINDS, Perturbation
-from hybrid_plugin.study.settings import Condition, ReproduceSettings, conditions, study_seeds
+from hybrid_plugin.study.selection import study_seeds, study_trained_on
+from hybrid_plugin.study.settings import Condition, ReproduceSettings, conditions
 
 __all__ = ["BUDGETS", "LEVELS", "QUICK", "Cell", "RobustnessSettings", "read_study"]
 
@@ -106,15 +107,6 @@ def read_study(study: Path) -> ReproduceSettings:
         return ReproduceSettings.from_plan({k: plan[k] for k in _PLAN_FIELDS if k in plan}, Path(study))
     except (TypeError, UsageError) as exc:
         raise DataError(f"not a study's settings: {exc}", path) from None
-
-
-def _check_trained_on(trained_on: tuple[str, ...] | None, study: ReproduceSettings, folder: Path) -> None:
-    """Refuse a ``--trained-on`` collection that no direction of the study's plan trains on."""
-    planned = list(dict.fromkeys(train for train, _ in study.directions))
-    unknown = [name for name in trained_on or () if name not in planned]
-    if unknown:
-        raise UsageError(f"--trained-on {unknown[0]}: the study {folder} trains on {', '.join(planned)} only "
-                         "(plan.json \"directions\")")
 
 
 def _check_int(value: Any, name: str, low: int, high: int | None = None, *, optional: bool = False) -> None:
@@ -205,11 +197,7 @@ class RobustnessSettings:
         study_seeds(self.seeds, None, Path(self.study))  # a positive integer; the plan's bound below
         AttackSettings(budget=1, unit=self.unit, candidates=values["candidates"], seed=values["seed"])  # checks
         study = Path(self.study)
-        trained_on = (None if self.trained_on is None else (self.trained_on,) if isinstance(self.trained_on, str)
-                      else tuple(self.trained_on))  # one name or several
-        if trained_on is not None and (not trained_on or len(set(trained_on)) != len(trained_on)):
-            raise UsageError(f"--trained-on must name distinct training collections but got "
-                             f"{','.join(map(str, trained_on)) or 'none'}")
+        trained_on = study_trained_on(self.trained_on, None, study)  # distinct names; the plan's check below
         values.update(study=study, kinds=kinds, budgets=budgets, trained_on=trained_on,
                       data_root=None if self.data_root is None else Path(self.data_root),
                       publish=None if self.publish is None else Path(self.publish),
@@ -220,7 +208,7 @@ class RobustnessSettings:
         if self.check_study:
             values["_study"] = read_study(study)
             study_seeds(self.seeds, values["_study"].seeds, study)
-            _check_trained_on(trained_on, values["_study"], study)
+            study_trained_on(trained_on, values["_study"].directions, study)
             if values["items"] is None:
                 values["items"] = values["_study"].eval_limit
         for key, value in values.items():

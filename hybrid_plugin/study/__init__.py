@@ -4,7 +4,7 @@ and significance tests, and the Pyserini-2CR-style record of stock commands with
 
 - :mod:`~hybrid_plugin.study.settings`: :class:`ReproduceSettings` (validated once), :data:`PRESETS`,
   :data:`DIRECTIONS`, :func:`config_name`, the conditions and their folders;
-- :mod:`~hybrid_plugin.study.runner`: :func:`run_reproduction`;
+- :mod:`~hybrid_plugin.study.runner`: :func:`run_reproduction`, :func:`train_models` (the models only);
 - :mod:`~hybrid_plugin.study.summary`: :func:`summarise`, :func:`summary_markdown`, :func:`language_splits`;
 - :mod:`~hybrid_plugin.study.record`: :func:`write_record`, :func:`check_record`, :class:`CheckOutcome`;
 - :mod:`~hybrid_plugin.study.ablation`: :func:`run_ablation`, :class:`AblationSettings`, :data:`VARIANTS` -- the
@@ -25,6 +25,7 @@ from hybrid_plugin.lazy import lazy_exports
 
 _LAZY = {
     "run_reproduction": "hybrid_plugin.study.runner",
+    "train_models": "hybrid_plugin.study.runner",
     "summarise": "hybrid_plugin.study.summary",
     "summary_markdown": "hybrid_plugin.study.summary",
     "language_splits": "hybrid_plugin.study.summary",

@@ -21,7 +21,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,13 @@ from hybrid_plugin.models.loading import DEFAULT_MODEL_NAME, resolve_model
 from hybrid_plugin.pyserini.export import export_model
 from hybrid_plugin.study.debiasing import condition_debias
 from hybrid_plugin.study.record import RECORD_PAIRS, write_record
+from hybrid_plugin.study.selection import study_seeds, study_trained_on
 from hybrid_plugin.study.settings import Condition, ReproduceSettings, conditions
 from hybrid_plugin.study.summary import StudyResults, summarise, summary_markdown
 from hybrid_plugin.training.settings import TrainingSettings
 from hybrid_plugin.training.trainer import train
 
-__all__ = ["PUBLISHED", "run_reproduction"]
+__all__ = ["PUBLISHED", "run_reproduction", "train_models"]
 
 logger = logging.getLogger(__name__)
 
@@ -337,3 +338,46 @@ def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], N
     _write_reports(settings, all_results, summary, html)
     _publish(settings, finished=True)
     return summary
+
+
+def train_models(settings: ReproduceSettings, *, seeds: int | None = None,
+                 trained_on: Sequence[str] | str | None = None, progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Train the study's models without evaluating them (``hybrid-plugin reproduce --train-only``): those of seeds
+    0..``seeds``-1 (every seed of the plan when None) of the directions trained on ``trained_on`` (every direction
+    when None); return their folders. The folder is claimed and its plan checked as :func:`run_reproduction` does,
+    models trained already are kept, and a later :func:`run_reproduction` with the same settings evaluates them --
+    or ``robustness`` / ``lowres`` read them.
+
+    Raises:
+        UsageError: ``settings.out`` holds a study with other settings or is not the plugin's folder; ``seeds``
+            above the plan's; a ``trained_on`` collection the plan does not train on.
+
+    Example::
+
+        from hybrid_plugin.study import ReproduceSettings, train_models
+
+        settings = ReproduceSettings(out="study", preset="full", seeds=3, data_root="../shared/data")
+        train_models(settings, seeds=1, trained_on="xquad-r")  # [.../models/xquad-r/xx/seed0, ...]
+    """
+    say = progress or (lambda message: logger.info("%s", message))
+    seeds = study_seeds(seeds, settings.seeds, settings.out)
+    names = study_trained_on(trained_on, settings.directions, settings.out)
+    todo = [c for c in conditions(settings) if c.train_set is not None and (names is None or c.train_set in names)
+            and (seeds is None or c.seed < seeds)]
+    todo = list({c.model_dir(settings.out): c for c in todo}.values())  # a model trained once for its direction
+    started = time.time()
+    _check_study_folder(settings.out)
+    collections = _Collections(settings)
+    collections.load_all(todo)
+    _check_plan(settings)
+    left = sum(not (c.model_dir(settings.out) / "training.json").is_file() for c in todo)
+    worked, trained = 0, []
+    for number, cond in enumerate(todo, start=1):
+        label = f"[{number}/{len(todo)}] {cond.train_set} {cond.model_config} seed {cond.seed}"
+        done = (cond.model_dir(settings.out) / "training.json").is_file()
+        say(f"{label}: {'trained already' if done else 'training'}")
+        trained.append(_train(settings, cond, collections))
+        worked, left = worked + (not done), left - (not done)
+        if not done:
+            say(f"{label}: trained ({_estimate(started, worked, left)})")
+    return trained

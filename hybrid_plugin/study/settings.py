@@ -47,7 +47,6 @@ __all__ = [
     "ReproduceSettings",
     "conditions",
     "config_name",
-    "study_seeds",
 ]
 
 DIRECTIONS: tuple[tuple[str, str], ...] = (("mlqa-r", "xquad-r"), ("xquad-r", "mlqa-r"))
@@ -361,23 +360,3 @@ def conditions(settings: ReproduceSettings) -> list[Condition]:
             for alpha in settings.alphas:
                 found.append(Condition(train_set, eval_set, alpha, seed))
     return found
-
-
-def study_seeds(seeds: Any, planned: int | None, study: Path) -> int | None:
-    """Check the ``--seeds K`` of a study that reads a ``reproduce`` folder's models (``robustness``, ``lowres``):
-    None (every seed of the plan) or K from 1 to the plan's ``seeds`` (the models of seeds 0..K-1; ``planned``
-    None: the plan is not read, K is only checked to be a positive integer).
-
-    Raises:
-        UsageError: K not a positive integer, or more seeds than the plan of ``study`` has.
-
-    Example::
-
-        >>> study_seeds(1, 3, Path("outputs/reproduce-recipe"))
-        1
-    """
-    _positive_int(seeds, "--seeds")
-    if seeds is not None and planned is not None and seeds > planned:
-        raise UsageError(f"--seeds {seeds}: the study {study} plans {planned} seed(s) (plan.json \"seeds\": "
-                         f"{planned}); choose 1 to {planned}")
-    return seeds
