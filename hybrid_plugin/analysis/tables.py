@@ -63,7 +63,12 @@ def _training_lines(results: EvaluationResults) -> list[str]:
     if not training:
         return []
     sampling = training.get("sampling")
-    name = SAMPLING_NAMES.get(sampling, sampling) if isinstance(sampling, str) else sampling
+    if not isinstance(sampling, str):  # a study's record of which model it is (lowres: train_set, config, seed)
+        if training.get("train_set") is None:
+            return ["The untuned base model.", ""]
+        return [f"Model {training.get('config')} trained on {training['train_set']} (seed {training.get('seed')}).",
+                ""]
+    name = SAMPLING_NAMES.get(sampling, sampling)
     details = ", ".join(f"{k} {training[k]}" for k in ("alpha", "seed", "train_dataset") if k in training)
     return [f"Trained with {name} batches ({details}).", ""]
 

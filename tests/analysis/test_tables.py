@@ -32,6 +32,18 @@ def test_write_markdown_table(tmp_path, make_record):
     assert not list(tmp_path.glob("sub/.*"))  # no temporary file left
 
 
+@pytest.mark.parametrize(("training", "line"), [
+    ({"train_set": None, "config": "base", "seed": 0, "languages": ["en"]}, "The untuned base model."),
+    ({"train_set": "mlqa-r", "config": "xx", "seed": 0, "languages": ["en"]}, "Model xx trained on mlqa-r (seed 0)."),
+])
+def test_a_study_record_of_the_model_names_it_without_a_sampling(tmp_path, make_results, record_of, training, line):
+    """The low-resource study records which model of a study it ran (no ``sampling``): named, not "None batches"."""
+    data = make_results()
+    data["training"] = training
+    text = write_markdown_table(record_of(data), tmp_path / "r.md").read_text(encoding="utf-8")
+    assert text.splitlines()[2] == line and "None" not in text
+
+
 def test_write_markdown_table_without_measures(tmp_path, make_results, record_of):
     data = make_results()
     del data["measures"]
