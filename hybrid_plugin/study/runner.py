@@ -341,7 +341,8 @@ def run_reproduction(settings: ReproduceSettings, *, progress: Callable[[str], N
 
 
 def train_models(settings: ReproduceSettings, *, seeds: int | None = None,
-                 trained_on: Sequence[str] | str | None = None, progress: Callable[[str], None] | None = None) -> list[Path]:
+                 trained_on: Sequence[str] | str | None = None,
+                 progress: Callable[[str], None] | None = None) -> list[Path]:
     """Train the study's models without evaluating them (``hybrid-plugin reproduce --train-only``): those of seeds
     0..``seeds``-1 (every seed of the plan when None) of the directions trained on ``trained_on`` (every direction
     when None); return their folders. The folder is claimed and its plan checked as :func:`run_reproduction` does,
