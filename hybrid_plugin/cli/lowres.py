@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hybrid_plugin.cli.arguments import positive_int
+from hybrid_plugin.cli.arguments import name_list, positive_int
 from hybrid_plugin.debias.transform import METHODS
 from hybrid_plugin.lowres.settings import LOWRES_SETS, LowresSettings
 
@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> None:
     settings = LowresSettings(study=args.study, out=args.out, quick=args.quick, sets=args.sets,
                               data_root=args.data_root, pairs=args.pairs, debias=not args.no_debias,
                               debias_method=args.debias_method, debias_per_language=args.debias_per_language,
-                              limit=args.limit, seeds=args.seeds,
+                              limit=args.limit, seeds=args.seeds, trained_on=args.trained_on,
                               batch_size=args.batch_size, trials=args.trials, publish=args.publish)
     # the runner imports evaluation and torch: not for `--help` or a bad option
     from hybrid_plugin.lowres.runner import run_lowres
@@ -61,6 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", type=positive_int, default=None, metavar="K",
                         help="evaluate the trained models of seeds 0..K-1 only (default: every seed of the study's "
                              "plan; the base always)")
+    parser.add_argument("--trained-on", type=name_list, metavar="SET,...",
+                        help="only the models trained on these collections, and the base (default: every direction "
+                             "of the study's plan); finished cells are shared, so a folder can be filled one "
+                             "direction at a time")
     parser.add_argument("--trials", type=positive_int, default=10000, metavar="N",
                         help="random sign patterns of the paired randomisation tests (default: 10000)")
     parser.add_argument("--publish", metavar="DIR", type=Path, default=None,

@@ -135,7 +135,7 @@ def run_lowres(settings: LowresSettings, *, progress: Callable[[str], None] | No
     """
     say = progress or logger.info
     _check_folder(settings)
-    models, missing = study_models(settings.study, settings.seeds)
+    models, missing = study_models(settings.study, settings.seeds, settings.trained_on)
     if missing:
         say(f"{len(missing)} model(s) of the study are not trained yet (rerun later to add them): {missing[0]}, ...")
     data = LowresData(settings)

@@ -46,7 +46,7 @@ from hybrid_plugin.evaluation.bitext import BITEXT_FILE
 from hybrid_plugin.evaluation.cells import RESULTS_FILE
 from hybrid_plugin.evaluation.pairs import PairChoice
 from hybrid_plugin.models.loading import resolve_model
-from hybrid_plugin.study.selection import study_seeds
+from hybrid_plugin.study.selection import study_seeds, study_trained_on
 from hybrid_plugin.study.settings import Condition, config_name
 
 __all__ = ["DEBIAS_FIT_ON", "FULL_PAIRS", "LOWRES_SETS", "QUICK_PAIRS", "QUICK_SLICES", "SETTINGS_FILE", "LowresSet",
@@ -103,12 +103,16 @@ class LowresSettings:
         seeds (int, optional): the trained models of seeds 0..seeds-1 only (default: every seed of the study's
             plan); the base always. Recorded in ``lowres.json`` only when given (a folder written without it
             resumes with the default).
+        trained_on (tuple of str, optional): only the trained models of these training collections (default:
+            every direction of the study's plan); the base always. Not recorded in ``lowres.json``: it chooses
+            which models a run evaluates and summarises, not what a cell holds, so one folder can be filled one
+            direction at a time (the summary records it).
         publish (str | Path, optional): copy the small outputs here as they finish.
 
     Raises:
         UsageError: a bad option, a study folder without ``plan.json``, ``out`` the study folder itself,
-            ``seeds`` more than the plan's.
-        DataError: with ``seeds``, a malformed ``plan.json``.
+            ``seeds`` more than the plan's, a ``trained_on`` collection the plan does not train on.
+        DataError: with ``seeds`` or ``trained_on``, a malformed ``plan.json``.
     """
 
     study: Path
@@ -124,6 +128,7 @@ class LowresSettings:
     batch_size: int = 32
     trials: int = 10000
     seeds: int | None = None
+    trained_on: tuple[str, ...] | None = None
     publish: Path | None = None
 
     def __post_init__(self) -> None:
@@ -157,6 +162,11 @@ class LowresSettings:
         study_seeds(self.seeds, None, self.study)  # a positive integer before the plan is read
         if self.seeds is not None:
             study_seeds(self.seeds, _read_plan(self.study)["seeds"], self.study)
+        trained_on = study_trained_on(self.trained_on, None, self.study)  # distinct names first
+        if trained_on is not None:
+            directions = tuple((str(d[0]), str(d[-1])) for d in _read_plan(self.study)["directions"])
+            study_trained_on(trained_on, directions, self.study)
+        put("trained_on", trained_on)
         put("quick", bool(self.quick))
         put("debias", bool(self.debias))
         for name in ("data_root", "publish"):
@@ -222,7 +232,8 @@ def _read_plan(study: Path) -> dict[str, Any]:
     return plan
 
 
-def study_models(study: Path, seeds: int | None = None) -> tuple[list[StudyModel], list[str]]:
+def study_models(study: Path, seeds: int | None = None,
+                 trained_on: tuple[str, ...] | None = None) -> tuple[list[StudyModel], list[str]]:
     """The models of a ``reproduce`` folder: the base, then every trained model (``training.json`` beside it),
     seed by seed; and the folders of the plan's models that are not trained yet (a rerun adds them).
 
@@ -230,6 +241,8 @@ def study_models(study: Path, seeds: int | None = None) -> tuple[list[StudyModel
         study (Path): the ``reproduce`` folder.
         seeds (int, optional): only the trained models of seeds 0..seeds-1 (default: every seed of the plan;
             checked by :class:`LowresSettings`, a larger number is the plan's seeds).
+        trained_on (tuple of str, optional): only the models trained on these collections (default: all; the
+            base either way, its training languages still the plan's first collection's).
 
     Raises:
         DataError: a plan that is not the study's JSON.
@@ -241,7 +254,7 @@ def study_models(study: Path, seeds: int | None = None) -> tuple[list[StudyModel
     models = [StudyModel("base", 0, resolve_model(plan.get("model")), None, base_languages)]
     missing = []
     for seed in range(plan["seeds"] if seeds is None else min(seeds, plan["seeds"])):
-        for train_set in train_sets:
+        for train_set in (t for t in train_sets if trained_on is None or t in trained_on):
             for alpha in plan["alphas"]:
                 folder = Condition(train_set, "-", float(alpha), seed).model_dir(study)
                 if (folder / "training.json").is_file():

@@ -171,6 +171,7 @@ def command_line(settings: LowresSettings) -> str:
     parts += [] if settings.debias else ["--no-debias"]
     parts += [] if settings.limit is None else [f"--limit {settings.limit}"]
     parts += [] if settings.seeds is None else [f"--seeds {settings.seeds}"]
+    parts += [] if settings.trained_on is None else [f"--trained-on {','.join(settings.trained_on)}"]
     return " ".join(parts)
 
 
@@ -187,7 +188,8 @@ def summarise(settings: LowresSettings, models: list[StudyModel], missing: list[
     """
     cells = _Cells(settings, models)
     rows = _group_rows(cells)
-    meta = {**settings.plan(), "command": command_line(settings),
+    chosen = {} if settings.trained_on is None else {"trained_on": list(settings.trained_on)}
+    meta = {**settings.plan(), **chosen, "command": command_line(settings),
             "models": [{"config": m.config, "seed": m.seed, "path": m.path, "train_set": m.train_set}
                        for m in models]}
     tatoeba = next((found[0][0] for (n, _, s), found in cells.records.items() if n == "tatoeba" and s == "base"),
@@ -211,7 +213,9 @@ def summary_markdown(summary: LowresSummary) -> str:
              f"{'--quick slices' if plan.get('quick') else 'full sets'}; NTREX-128 pairs `{plan.get('pairs')}`; "
              f"language-bias removal {debias}"
              + (f"; trained models of the first {plan['seeds']} seed(s) of the study only (--seeds)"
-                if plan.get("seeds") else "") + ".",
+                if plan.get("seeds") else "")
+             + (f"; the base and the models trained on {', '.join(plan['trained_on'])} only (--trained-on)"
+                if plan.get("trained_on") else "") + ".",
              "Each number is the mean over the seeds in the `seeds` column (one seed: that run's value, no spread).",
              "Numbers in %; groups: trained (in the fine-tuning collection), pretrained (XLM-R's pre-training only), "
              "unseen (neither), unlisted (unknown to the language table).", "",

@@ -44,7 +44,7 @@ def study_seeds(seeds: Any, planned: int | None, study: Path) -> int | None:
 def study_trained_on(trained_on: Any, directions: tuple[tuple[str, str], ...] | None,
                      study: Path) -> tuple[str, ...] | None:
     """Check the ``--trained-on SET[,SET]`` of a job that reads or trains some of a study's models (``robustness``,
-    ``reproduce --train-only``): None (every direction) or the distinct training collections named (one name may
+    ``lowres``, ``reproduce --train-only``): None (every direction) or the distinct training collections named (one name may
     be given as a string), each one the plan's ``directions`` train on (``directions`` None: the plan is not read).
 
     Raises:
