@@ -9,7 +9,7 @@ X -> English and English -> X, and the multilingual pool) and Tatoeba (xx <-> en
     OUT/lowres.json                                      the settings (a rerun must have the same)
     OUT/cells/<set>/<train>/<config>[+<method>]/seed<k>/  results.json (+ .md, pairs.png) or bitext.json
     OUT/debias/<fit set>/<train>/<config>-seed<k>/       the language-bias removal fitted for each model
-    OUT/summary.md, summary.json, languages-<set>.png    the summary, its record, the per-language plots
+    OUT/summary.md, summary.json, languages-<set>[-<train>].png   the summary, its record, the per-language plots
 
 **Language-bias removal is never fitted on the set it is evaluated on** (:data:`DEBIAS_FIT_ON`): AfriQA and
 Tatoeba are evaluated with a transform fitted on NTREX-128 (parallel news sentences in 128 languages: every

@@ -220,13 +220,14 @@ def summary_markdown(summary: LowresSummary) -> str:
              "Numbers in %; groups: trained (in the fine-tuning collection), pretrained (XLM-R's pre-training only), "
              "unseen (neither), unlisted (unknown to the language table).", "",
              f"Regenerate (or resume): `{plan.get('command')}`", ""]
+    plots = _plots(summary)
     for set_name in dict.fromkeys(r.set_name for r in summary.rows):
         lines += [f"## {set_name}", ""]
         rows = [r for r in summary.rows if r.set_name == set_name]
         table = [[r.system, r.train_set, r.measure, str(r.seeds), *(_fmt(r.values.get(g)) for g in GROUPS),
                   _fmt(r.overall)] for r in rows]
         lines += [markdown_table(["system", "trained on", "measure", "seeds", *GROUPS, "all"], table), "",
-                  f"![per-language results](languages-{set_name}.png)", ""]
+                  *(f"![per-language results, {train}]({name})" for train, name in plots.get(set_name, [])), ""]
         tests = [t for t in summary.tests if t.set_name == set_name]
         if tests:
             lines += ["Paired randomisation tests (hybrid − baseline, per-query AP; Tatoeba: reciprocal rank):", "",
@@ -246,21 +247,35 @@ def summary_markdown(summary: LowresSummary) -> str:
     return "\n".join(lines)
 
 
+def _plots(summary: LowresSummary) -> dict[str, list[tuple[str, str]]]:
+    """Per set, its per-language plots: (training collection, file name), one per training collection of the plain
+    (not debiased) rows -- ``languages-<set>.png`` for the first, ``languages-<set>-<train>.png`` for the others."""
+    plots: dict[str, list[tuple[str, str]]] = {}
+    for set_name in dict.fromkeys(r.set_name for r in summary.languages):
+        plain = [r.train_set for r in summary.languages if r.set_name == set_name and "+" not in r.system]
+        trained = list(dict.fromkeys(t for t in plain if t != "base")) or list(dict.fromkeys(plain))
+        plots[set_name] = [(train, f"languages-{set_name}" + (f"-{train}" if number else "") + ".png")
+                           for number, train in enumerate(trained)]
+    return plots
+
+
 def write_summary(summary: LowresSummary, out: Path) -> None:
-    """``out/summary.json``, ``summary.md`` and one ``languages-<set>.png`` per set (plain systems of the first
-    training set: the hybrid as bars coloured by resource group, the others as markers)."""
+    """``out/summary.json``, ``summary.md`` and the per-language plots (:func:`_plots`: per set and training
+    collection, its plain systems and the base; the hybrid as bars coloured by resource group, the others as
+    markers; each language in its group for that training collection)."""
     summary.save(out)
     with atomic_write(out / "summary.md") as handle:
         handle.write(summary_markdown(summary))
-    for set_name in dict.fromkeys(r.set_name for r in summary.languages):
-        rows = [r for r in summary.languages if r.set_name == set_name and "+" not in r.system]
-        train = next((r.train_set for r in rows if r.train_set != "base"), "base")
-        systems: dict[str, dict[str, float]] = {}
-        groups: dict[str, str] = {}
-        for r in rows:
-            if r.train_set in (train, "base"):
+    for set_name, plots in _plots(summary).items():
+        for train, name in plots:
+            rows = [r for r in summary.languages if r.set_name == set_name and "+" not in r.system
+                    and r.train_set in (train, "base")]
+            systems: dict[str, dict[str, float]] = {}
+            groups: dict[str, str] = {}
+            for r in sorted(rows, key=lambda r: r.train_set == train):  # the collection's own groups last: they win
                 systems.setdefault(r.system, {})[r.language] = r.value
                 groups[r.language] = r.group
-        lead = next((s for s in systems if s.startswith("hybrid")), next(iter(systems)))
-        plot_language_results(systems, groups, out / f"languages-{set_name}.png", lead=lead,
-                              title=f"{set_name}: per language ({rows[0].measure})", ylabel=rows[0].measure)
+            lead = next((s for s in systems if s.startswith("hybrid")), next(iter(systems)))
+            trained = "" if train == "base" else f", models trained on {train}"
+            plot_language_results(systems, groups, out / name, lead=lead, ylabel=rows[0].measure,
+                                  title=f"{set_name}: per language ({rows[0].measure}{trained})")

@@ -87,7 +87,8 @@ def test_the_cli_refuses_an_unplanned_collection_in_one_line(two_directions, tmp
 def test_one_folder_is_filled_one_direction_at_a_time(tmp_path, tiny_model, shared_data, isolated_cache,
                                                      one_torch_thread):
     """--trained-on mlqa-r: the base's and MLQA-R's cells, a summary of those; then every direction in the same
-    folder: the finished cells are kept (not recomputed), XQuAD-R's are added, the summary covers all."""
+    folder: the finished cells are kept (not recomputed), XQuAD-R's are added, the summary covers all, with a
+    per-language plot for each training collection."""
     study = _study(tmp_path / "study", tiny_model, str(tiny_model))
     out = tmp_path / "lowres"
     options = dict(study=study, out=out, quick=True, sets=("afriqa",), debias=False, limit=2,
@@ -101,6 +102,7 @@ def test_one_folder_is_filled_one_direction_at_a_time(tmp_path, tiny_model, shar
     markdown = (out / "summary.md").read_text()
     assert "--trained-on mlqa-r" in markdown and "models trained on mlqa-r only (--trained-on)" in markdown
     assert "trained_on" not in json.loads((out / SETTINGS_FILE).read_text())
+    assert sorted(p.name for p in out.glob("languages-*.png")) == ["languages-afriqa.png"]
     kept = {p: p.stat().st_mtime_ns for p in (out / "cells").rglob("results.json")}
 
     lines: list[str] = []
@@ -108,4 +110,9 @@ def test_one_folder_is_filled_one_direction_at_a_time(tmp_path, tiny_model, shar
     assert sum(line.endswith("done already") for line in lines) == 3 and len(lines) == 5
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in kept.items())
     assert {r.train_set for r in both.rows} == {"base", "mlqa-r", "xquad-r"} and "trained_on" not in both.settings
-    assert "--trained-on" not in (out / "summary.md").read_text()
+    markdown = (out / "summary.md").read_text()
+    assert "--trained-on" not in markdown
+    # one per-language plot per training collection, the first keeping its name; both embedded
+    assert sorted(p.name for p in out.glob("languages-*.png")) == ["languages-afriqa-xquad-r.png",
+                                                                   "languages-afriqa.png"]
+    assert "(languages-afriqa.png)" in markdown and "(languages-afriqa-xquad-r.png)" in markdown
