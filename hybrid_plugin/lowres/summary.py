@@ -50,7 +50,7 @@ from hybrid_plugin.lowres.settings import (
     is_done,
 )
 
-__all__ = ["summarise", "summary_markdown", "write_summary"]
+__all__ = ["HEADLINE", "headline_table", "summarise", "summary_markdown", "write_summary"]
 
 _MEASURES = {"afriqa": ("cross", "multi", "mono"), "ntrex-128": ("cross", "multi"), "tatoeba": ("accuracy", "map")}
 """The measures of each set's rows (evaluate sets: settings' full-ranking mAP -- AfriQA's mono is the pivot
@@ -203,6 +203,27 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
 
+HEADLINE = (("afriqa", "cross mAP"), ("ntrex-128", "cross mAP"), ("ntrex-128", "multi mAP"), ("tatoeba", "accuracy"))
+"""The headline table's columns: (set, measure) -- the zero-shot cross-lingual and multilingual measures."""
+
+
+def headline_table(summary: LowresSummary) -> str:
+    """One row per model (trained-on collection and system, as the study ran them), one column per
+    :data:`HEADLINE` measure: the value over all languages, and in brackets over the unseen ones (neither in the
+    fine-tuning collection nor in XLM-R's pre-training), in %; "–" where the study has no such cell."""
+    cells = {(r.train_set, r.system, r.set_name, r.measure): r for r in summary.rows}
+    models = list(dict.fromkeys((r.train_set, r.system) for r in summary.rows))
+    table = []
+    for train, system in models:
+        label = system if train == "base" else f"{system} ({train})"
+        values = []
+        for set_name, measure in HEADLINE:
+            row = cells.get((train, system, set_name, measure))
+            values.append("–" if row is None else f"{_fmt(row.overall)} ({_fmt(row.values.get('unseen'))})")
+        table.append([label, *values])
+    return markdown_table(["model", *(f"{s} {m}" for s, m in HEADLINE)], table)
+
+
 def summary_markdown(summary: LowresSummary) -> str:
     """``summary.md``: per set, a table of systems by resource group (%), the tests, the published numbers."""
     plan = summary.settings
@@ -219,7 +240,8 @@ def summary_markdown(summary: LowresSummary) -> str:
              "Each number is the mean over the seeds in the `seeds` column (one seed: that run's value, no spread).",
              "Numbers in %; groups: trained (in the fine-tuning collection), pretrained (XLM-R's pre-training only), "
              "unseen (neither), unlisted (unknown to the language table).", "",
-             f"Regenerate (or resume): `{plan.get('command')}`", ""]
+             f"Regenerate (or resume): `{plan.get('command')}`", "",
+             "## Headline (all languages; in brackets the unseen ones)", "", headline_table(summary), ""]
     plots = _plots(summary)
     for set_name in dict.fromkeys(r.set_name for r in summary.rows):
         lines += [f"## {set_name}", ""]

@@ -1,0 +1,37 @@
+"""``headline_table``: one row per model, the zero-shot cross-lingual and multilingual measures over all languages
+and (in brackets) the unseen ones, read from the summary's group rows; at the top of ``summary.md``."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from hybrid_plugin.lowres.record import LowresSummary
+from hybrid_plugin.lowres.summary import HEADLINE, headline_table, summary_markdown
+
+QUICK = Path(__file__).resolve().parents[2] / "benchmarks" / "lowres" / "quick-recipe" / "summary.json"
+
+
+def _cells(table: str) -> dict[str, list[str]]:
+    rows = [line.strip("|").split(" | ") for line in table.splitlines()[2:]]
+    return {row[0].strip(): [c.strip() for c in row[1:]] for row in rows}
+
+
+def test_each_cell_is_its_group_row_overall_and_unseen_in_percent():
+    summary = LowresSummary.load(QUICK)
+    cells = _cells(headline_table(summary))
+    assert list(cells)[:3] == ["base", "base+lsar", "xx (mlqa-r)"] and "hybrid-a0.5+lsar (mlqa-r)" in cells
+    for (set_name, measure), column in zip(HEADLINE, range(len(HEADLINE))):
+        row = next(r for r in summary.rows if (r.set_name, r.measure, r.system, r.train_set)
+                   == (set_name, measure, "hybrid-a0.5", "mlqa-r"))
+        assert cells["hybrid-a0.5 (mlqa-r)"][column] == f"{100 * row.overall:.1f} ({100 * row.values['unseen']:.1f})"
+    assert cells["base"][0] == "84.4 (87.0)"  # the README's quick table, first cell
+
+
+def test_a_missing_cell_is_a_dash_and_the_table_heads_the_summary():
+    summary = LowresSummary.load(QUICK)
+    fewer = dataclasses.replace(summary, rows=[r for r in summary.rows if r.set_name != "tatoeba"])
+    cells = _cells(headline_table(fewer))
+    assert all(values[-1] == "–" for values in cells.values()) and all("–" not in v[0] for v in cells.values())
+    markdown = summary_markdown(summary)
+    assert markdown.index("## Headline") < markdown.index("## afriqa") and headline_table(summary) in markdown
