@@ -47,3 +47,19 @@ def test_the_committed_comparison_is_regenerated(script, tmp_path):
     assert committed == json.loads(json.dumps(script.compare()))
     assert (ROOT / "benchmarks" / "lowres" / "tatoeba-vs-mteb.md").read_text(encoding="utf-8") == \
         script.markdown(committed)
+
+
+def test_the_prompt_variant_changes_only_the_prompts(tiny_model, tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_tatoeba_prompts", SCRIPT.parent / "bench_tatoeba_prompts.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    copy = module.query_both_sides(tiny_model, tmp_path / "variant")
+    config = json.loads((copy / module.PROMPTS_FILE).read_text(encoding="utf-8"))
+    original = json.loads((tiny_model / module.PROMPTS_FILE).read_text(encoding="utf-8"))
+    assert set(config["prompts"].values()) == {"query: "} and config["prompts"].keys() >= {"query", "passage"}
+    assert {k: v for k, v in config.items() if k != "prompts"} == {k: v for k, v in original.items() if k != "prompts"}
+    others = sorted(p.relative_to(tiny_model) for p in tiny_model.rglob("*") if p.is_file()
+                    and p.name != module.PROMPTS_FILE)
+    assert all((copy / p).read_bytes() == (tiny_model / p).read_bytes() for p in others)
+    written = (copy / module.PROMPTS_FILE).read_bytes()
+    assert module.query_both_sides(tiny_model, copy) == copy and (copy / module.PROMPTS_FILE).read_bytes() == written
