@@ -60,7 +60,8 @@ def main() -> None:
                    "mteb": published[dataset_code(code, "tatoeba")]} for code in languages}
     gap = {k: statistics.fmean(abs(r[k] - r["mteb"]) for r in rows.values()) for k in ("query_passage", "query_query")}
     record = {"measure": "accuracy_to_en (xx -> eng, nearest neighbour)", "model": "the default model",
-              "recorded": str(RECORDED.relative_to(HERE.parents[1])), "published": str(PUBLISHED.relative_to(HERE.parents[1])),
+              "recorded": str(RECORDED.relative_to(HERE.parents[1])),
+              "published": str(PUBLISHED.relative_to(HERE.parents[1])),
               "mean_absolute_gap_to_mteb": gap, "languages": rows}
     args.out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     for code, row in rows.items():

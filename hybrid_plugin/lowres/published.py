@@ -12,9 +12,9 @@ Only numbers read in the cited source are listed; none is derived or remembered:
 Not listed, and why (:data:`NOT_LISTED`): multilingual-E5-small's Tatoeba accuracy: its published figures are
 MTEB's, one direction (xx -> eng) per language, so they are set beside the base model's full run language by
 language in ``benchmarks/lowres/tatoeba-vs-mteb.md`` (``compare_tatoeba_published.py``, the source pinned there),
-not beside this study's both-directions mean; AfriQA's retrieval baselines (Ogundepo et al. 2023, arXiv:2305.06897) retrieve from the
-whole English / French Wikipedia, not from the pool of gold passages evaluated here, so no number of theirs
-matches this protocol.
+not beside this study's both-directions mean; AfriQA's retrieval baselines (Ogundepo et al. 2023,
+arXiv:2305.06897) retrieve from the whole English / French Wikipedia, not from the pool of gold passages evaluated
+here, so no number of theirs matches this protocol.
 
 Example::
 

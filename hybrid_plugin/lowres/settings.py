@@ -2,9 +2,10 @@
 which collection each set's language-bias removal is fitted on, and the models of the ``reproduce`` study it reads.
 
 The study takes the models a ``hybrid-plugin reproduce`` folder trained -- the untuned base, X-X, X-Y and hybrid,
-every seed (``seeds``: the first K) -- and evaluates them zero-shot on three sets none of them was trained on: AfriQA (X -> English /
-French questions against the gold passages), NTREX-128 (news sentences: X -> Y for a seeded sample of pairs, every
-X -> English and English -> X, and the multilingual pool) and Tatoeba (xx <-> eng bitext accuracy). Its folder::
+every seed (``seeds``: the first K; ``trained_on``: some training collections) -- and evaluates them zero-shot on
+three sets none of them was trained on: AfriQA (X -> English / French questions against the gold passages),
+NTREX-128 (news sentences: X -> Y for a seeded sample of pairs, every X -> English and English -> X, and the
+multilingual pool) and Tatoeba (xx <-> eng bitext accuracy). Its folder::
 
     OUT/lowres.json                                      the settings (a rerun must have the same)
     OUT/cells/<set>/<train>/<config>[+<method>]/seed<k>/  results.json (+ .md, pairs.png) or bitext.json
@@ -26,7 +27,7 @@ language. ``limit`` replaces the items of either (tests: a handful).
 
 Example::
 
-    >>> settings = LowresSettings(study="outputs/reproduce-quick-scale20", out="/tmp/lowres-doc", quick=True)
+    >>> settings = LowresSettings(study="benchmarks/reproduce/quick", out="/tmp/lowres-doc", quick=True)
     >>> settings.pairs.spec, settings.debias_per_language, settings.sets
     ('sample:6:0', 25, ('afriqa', 'ntrex-128', 'tatoeba'))
 """

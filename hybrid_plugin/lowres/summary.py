@@ -55,6 +55,8 @@ __all__ = ["HEADLINE", "headline_table", "summarise", "summary_markdown", "write
 _MEASURES = {"afriqa": ("cross", "multi", "mono"), "ntrex-128": ("cross", "multi"), "tatoeba": ("accuracy", "map")}
 """The measures of each set's rows (evaluate sets: settings' full-ranking mAP -- AfriQA's mono is the pivot
 translation of each question against the same pool, the reference; Tatoeba: BitextResults means)."""
+HEADLINE = (("afriqa", "cross mAP"), ("ntrex-128", "cross mAP"), ("ntrex-128", "multi mAP"), ("tatoeba", "accuracy"))
+"""The headline table's columns: (set, measure) -- the zero-shot cross-lingual and multilingual measures."""
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -201,10 +203,6 @@ def summarise(settings: LowresSettings, models: list[StudyModel], missing: list[
 
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
-
-
-HEADLINE = (("afriqa", "cross mAP"), ("ntrex-128", "cross mAP"), ("ntrex-128", "multi mAP"), ("tatoeba", "accuracy"))
-"""The headline table's columns: (set, measure) -- the zero-shot cross-lingual and multilingual measures."""
 
 
 def headline_table(summary: LowresSummary) -> str:
