@@ -161,11 +161,12 @@ class LowresSettings:
             _positive(self.limit, "--limit")
         _positive(self.trials, "--trials")
         study_seeds(self.seeds, None, self.study)  # a positive integer before the plan is read
-        if self.seeds is not None:
-            study_seeds(self.seeds, _read_plan(self.study)["seeds"], self.study)
         trained_on = study_trained_on(self.trained_on, None, self.study)  # distinct names first
-        if trained_on is not None:
-            directions = tuple((str(d[0]), str(d[-1])) for d in _read_plan(self.study)["directions"])
+        plan = _read_plan(self.study) if self.seeds is not None or trained_on is not None else None
+        if plan is not None and self.seeds is not None:
+            study_seeds(self.seeds, plan["seeds"], self.study)
+        if plan is not None and trained_on is not None:
+            directions = tuple((str(d[0]), str(d[-1])) for d in plan["directions"])
             study_trained_on(trained_on, directions, self.study)
         put("trained_on", trained_on)
         put("quick", bool(self.quick))
