@@ -222,6 +222,13 @@ def headline_table(summary: LowresSummary) -> str:
     return markdown_table(["model", *(f"{s} {m}" for s, m in HEADLINE)], table)
 
 
+def _scope(plan: dict) -> str:
+    """What part of each set the cells evaluated: the quick slices, the first ``--limit`` items, or all of it."""
+    if plan.get("quick"):
+        return "--quick slices"
+    return "full sets" if plan.get("limit") is None else f"the first {plan['limit']} items of each language (--limit)"
+
+
 def summary_markdown(summary: LowresSummary) -> str:
     """``summary.md``: per set, a table of systems by resource group (%), the tests, the published numbers."""
     plan = summary.settings
@@ -229,7 +236,7 @@ def summary_markdown(summary: LowresSummary) -> str:
         if plan.get("debias") else "off"
     lines = ["# Low-resource study: AfriQA, NTREX-128, Tatoeba", "",
              f"Models of `{plan.get('study')}` evaluated zero-shot; "
-             f"{'--quick slices' if plan.get('quick') else 'full sets'}; NTREX-128 pairs `{plan.get('pairs')}`; "
+             f"{_scope(plan)}; NTREX-128 pairs `{plan.get('pairs')}`; "
              f"language-bias removal {debias}"
              + (f"; trained models of the first {plan['seeds']} seed(s) of the study only (--seeds)"
                 if plan.get("seeds") else "")

@@ -35,3 +35,13 @@ def test_a_missing_cell_is_a_dash_and_the_table_heads_the_summary():
     assert all(values[-1] == "–" for values in cells.values()) and all("–" not in v[0] for v in cells.values())
     markdown = summary_markdown(summary)
     assert markdown.index("## Headline") < markdown.index("## afriqa") and headline_table(summary) in markdown
+
+
+def test_the_opening_says_which_part_of_each_set_was_evaluated():
+    summary = LowresSummary.load(QUICK)
+    assert "--quick slices;" in summary_markdown(summary)
+    limited = dataclasses.replace(summary, settings={**summary.settings, "quick": False, "limit": 200})
+    opening = summary_markdown(limited).splitlines()[2]
+    assert "the first 200 items of each language (--limit);" in opening and "full sets" not in opening
+    everything = dataclasses.replace(summary, settings={**summary.settings, "quick": False, "limit": None})
+    assert "full sets;" in summary_markdown(everything).splitlines()[2]
