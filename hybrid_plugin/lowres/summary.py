@@ -258,8 +258,8 @@ def summary_markdown(summary: LowresSummary) -> str:
         tests = [t for t in summary.tests if t.set_name == set_name]
         if tests:
             lines += ["Paired randomisation tests (hybrid − baseline, per-query AP; Tatoeba: reciprocal rank):", "",
-                      markdown_table(["system", "baseline", "setting", "Δ (points)", "p", "queries"],
-                                     [[t.system, t.baseline, t.setting, f"{100 * t.mean_diff:+.2f}",
+                      markdown_table(["system", "trained on", "baseline", "setting", "Δ (points)", "p", "queries"],
+                                     [[t.system, t.train_set, t.baseline, t.setting, f"{100 * t.mean_diff:+.2f}",
                                        f"{t.p_value:.3g}", str(t.n)] for t in tests]), ""]
     lines += ["## Published numbers", ""]
     if summary.published:

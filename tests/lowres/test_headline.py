@@ -45,3 +45,13 @@ def test_the_opening_says_which_part_of_each_set_was_evaluated():
     assert "the first 200 items of each language (--limit);" in opening and "full sets" not in opening
     everything = dataclasses.replace(summary, settings={**summary.settings, "quick": False, "limit": None})
     assert "full sets;" in summary_markdown(everything).splitlines()[2]
+
+
+def test_each_paired_test_row_names_the_collection_its_models_were_trained_on():
+    summary = LowresSummary.load(QUICK)
+    test = summary.tests[0]
+    other = dataclasses.replace(test, train_set="xquad-r", mean_diff=test.mean_diff + 0.01)
+    markdown = summary_markdown(dataclasses.replace(summary, tests=[test, other]))
+    assert "| system | trained on | baseline | setting | Δ (points) | p | queries |" in markdown
+    assert f"| {test.system} | {test.train_set} | {test.baseline} | {test.setting} |" in markdown
+    assert f"| {test.system} | xquad-r | {test.baseline} | {test.setting} |" in markdown
