@@ -55,3 +55,24 @@ def test_each_paired_test_row_names_the_collection_its_models_were_trained_on():
     assert "| system | trained on | baseline | setting | Δ (points) | p | queries |" in markdown
     assert f"| {test.system} | {test.train_set} | {test.baseline} | {test.setting} |" in markdown
     assert f"| {test.system} | xquad-r | {test.baseline} | {test.setting} |" in markdown
+
+
+FULL = QUICK.parents[1] / "full" / "summary.json"
+README = QUICK.parents[3] / "README.md"
+_SYSTEMS = {"untuned base": "base", "X-X": "xx", "X-Y": "xy", "hybrid α = 0.5": "hybrid-a0.5", "hybrid": "hybrid-a0.5"}
+
+
+def _readme_label(model: str, trained_on: str) -> str:
+    """``X-Y + LSAR`` / ``MLQA-R`` -> ``xy+lsar (mlqa-r)``: the README's names for the headline table's."""
+    name, _, lsar = model.partition(" + ")
+    label = _SYSTEMS[name] + ("+lsar" if lsar == "LSAR" else "")
+    return label if trained_on == "–" else f"{label} ({trained_on.lower()})"
+
+
+def test_the_readme_table_of_the_full_study_is_the_published_summary():
+    text = README.read_text(encoding="utf-8")
+    start = text.index("| model (seed 0) | trained on |")
+    rows = [line.strip("|").split(" | ") for line in text[start:].split("\n\n")[0].splitlines()[2:]]
+    readme = {_readme_label(r[0].strip(), r[1].strip()): [c.strip().replace("**", "") for c in r[2:]] for r in rows}
+    published = _cells(headline_table(LowresSummary.load(FULL)))
+    assert len(readme) == 12 and {label: published[label] for label in readme} == readme  # X-X + LSAR left out
