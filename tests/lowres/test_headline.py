@@ -1,5 +1,7 @@
 """``headline_table``: one row per model, the zero-shot cross-lingual and multilingual measures over all languages
-and (in brackets) the unseen ones, read from the summary's group rows; at the top of ``summary.md``."""
+and (in brackets) the unseen ones, read from the summary's group rows; at the top of ``summary.md``. Also what
+``summary.md`` says around it (the evaluated part of each set, the paired tests' training collection) and that the
+README's table of the full study is the published summary's."""
 
 from __future__ import annotations
 
